@@ -1,0 +1,70 @@
+// ESLint flat config: TypeScript rules plus the layering rules from DESIGN.md.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  {
+    ignores: [
+      'node_modules/**',
+      'out/**',
+      'dist/**',
+      'release/**',
+      'scratch/**',
+      '.fieldbook-demo/**',
+      'test/artifacts/**',
+    ],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+      },
+    },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      eqeqeq: ['error', 'always'],
+    },
+  },
+  {
+    // Core is plain Node: it never imports Electron or React, so the CLI, tests and HTTP bridge share it.
+    files: ['src-main/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['electron', 'electron/*', 'react', 'react-dom', 'react/*'],
+              message: 'src-main/core must stay plain Node.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The renderer talks to the main process only through the contract.
+    files: ['src-renderer/**/*.{ts,tsx}'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/src-main/**', '../../src-main/*', 'electron', 'node:*'],
+              message: 'The renderer may only use the FieldbookApi contract.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+);

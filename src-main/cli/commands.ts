@@ -1,0 +1,377 @@
+/**
+ * `fieldbook` commands. Every command can print JSON (--json) and returns an exit
+ * code a script can rely on: 0 ok, 1 some inputs failed, 2 usage error, 3 fatal.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { appRoot } from '../core/config';
+import { describeError, FieldbookError } from '../core/errors';
+import { openFieldbook, type Fieldbook } from '../core/fieldbook';
+import type { IngestProgress, IngestReport } from '../core/ingest/ingest-service';
+import type { DocType } from '../core/ingest/types';
+import type { SearchMode } from '../core/search/search-service';
+import {
+  getDocument,
+  getDocumentByPath,
+  isSensitivity,
+  listDocuments,
+  storeStats,
+  type Sensitivity,
+} from '../core/store/documents';
+import { bold, dim, formatError, formatHit, type Output } from './format';
+
+export const EXIT = { ok: 0, partial: 1, usage: 2, fatal: 3 } as const;
+
+export class UsageError extends Error {}
+
+export const USAGE = `Fieldbook — offline knowledge assistant
+
+Usage: fieldbook <command> [options]   (from a checkout: npm run fieldbook -- <command> …)
+
+  ingest <paths…>        add or update PDF/DOCX/TXT/MD files and folders
+      --tag key=value      label documents (repeatable), e.g. --tag line=A
+      --sensitivity S      public | internal | confidential | restricted
+      --safety             mark the documents as safety rules
+      --remove-missing     drop documents whose files are gone from the folders
+      --resume             continue the last batch that was cut short
+  search "<query>"       search the knowledge base
+      -k N                 number of results (default 8)
+      --mode M             hybrid | keyword | vector (default hybrid)
+      --tag key=value      filter by label (repeatable); --type pdf; --lang zh-TW
+  docs                   list documents
+  remove <id|path…>      remove documents
+  stats                  counts and sizes
+  models [use <name> | off]   embedding models: list, approve and activate, or turn off
+  reembed                build missing vectors for the active embedding model
+  demo                   ingest the sample knowledge base and run sample questions
+
+Common options: --json (machine-readable output), --home DIR (data directory; or FIELDBOOK_HOME)
+`;
+
+function parseTags(values: string[] | undefined): Record<string, string> | undefined {
+  if (!values?.length) return undefined;
+  const tags: Record<string, string> = {};
+  for (const v of values) {
+    const eq = v.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--tag expects key=value, got "${v}"`);
+    tags[v.slice(0, eq).trim()] = v.slice(eq + 1).trim();
+  }
+  return tags;
+}
+
+function progressPrinter(o: Output, json: boolean): ((p: IngestProgress) => void) | undefined {
+  if (json) return undefined;
+  const seen = new Set<string>();
+  return (p) => {
+    if (p.phase === 'parse' && p.file && !seen.has(p.file)) {
+      seen.add(p.file);
+      o.err(dim(o, `[${p.fileIndex + 1}/${p.fileCount}] ${path.basename(p.file)}`));
+    }
+  };
+}
+
+function printIngestReport(o: Output, report: IngestReport): void {
+  for (const f of report.files) {
+    if (f.outcome === 'failed' && f.error) o.out(`✗ ${formatError(o, f.error)}`);
+    else if (f.outcome === 'unchanged') o.out(dim(o, `= ${f.file} (unchanged)`));
+    else {
+      const pages = f.pages ? `, ${f.pages} pages` : '';
+      o.out(`${f.outcome === 'added' ? '+' : '~'} ${f.file} (${f.chunks} chunks${pages})`);
+      for (const w of f.warnings ?? []) o.out(`   ! ${w}`);
+    }
+  }
+  for (const r of report.removed) o.out(`- ${r} (removed)`);
+  const c = report.counts;
+  o.out(
+    bold(
+      o,
+      `${c.added} added, ${c.updated} updated, ${c.unchanged} unchanged, ${c.removed} removed, ${c.failed} failed`,
+    ),
+  );
+}
+
+async function cmdIngest(fb: Fieldbook, args: string[], o: Output, json: boolean): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      tag: { type: 'string', multiple: true },
+      sensitivity: { type: 'string' },
+      safety: { type: 'boolean' },
+      'remove-missing': { type: 'boolean' },
+      resume: { type: 'boolean' },
+    },
+  });
+  const onProgress = progressPrinter(o, json);
+  let report: IngestReport | null;
+  if (values.resume) {
+    report = await fb.ingest.resume(onProgress);
+    if (!report) {
+      if (json) o.out(JSON.stringify({ resumed: false }));
+      else o.out('Nothing to resume: the last batch finished.');
+      return EXIT.ok;
+    }
+  } else {
+    if (positionals.length === 0) throw new UsageError('ingest needs at least one file or folder');
+    const sensitivity = values.sensitivity;
+    if (sensitivity !== undefined && !isSensitivity(sensitivity)) {
+      throw new UsageError(`--sensitivity must be public, internal, confidential or restricted`);
+    }
+    const opts: Parameters<Fieldbook['ingest']['ingest']>[1] = {};
+    const tags = parseTags(values.tag);
+    if (tags) opts.tags = tags;
+    if (sensitivity) opts.sensitivity = sensitivity;
+    if (values.safety) opts.isSafety = true;
+    if (values['remove-missing']) opts.removeMissing = true;
+    report = await fb.ingest.ingest(positionals, opts, onProgress);
+  }
+  if (json) o.out(JSON.stringify(report));
+  else printIngestReport(o, report);
+  return report.counts.failed > 0 ? EXIT.partial : EXIT.ok;
+}
+
+async function cmdSearch(fb: Fieldbook, args: string[], o: Output, json: boolean): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      k: { type: 'string', short: 'k' },
+      mode: { type: 'string' },
+      tag: { type: 'string', multiple: true },
+      type: { type: 'string', multiple: true },
+      lang: { type: 'string', multiple: true },
+    },
+  });
+  const query = positionals.join(' ').trim();
+  if (!query) throw new UsageError('search needs a query, e.g. fieldbook search "E-203 復位"');
+  const k = values.k !== undefined ? Number(values.k) : undefined;
+  if (k !== undefined && (!Number.isInteger(k) || k < 1)) throw new UsageError('-k must be a positive whole number');
+  const mode = values.mode ?? 'hybrid';
+  if (!['hybrid', 'keyword', 'vector'].includes(mode)) throw new UsageError('--mode must be hybrid, keyword or vector');
+  const filters: NonNullable<Parameters<Fieldbook['search']['search']>[1]>['filters'] = {};
+  const tags = parseTags(values.tag);
+  if (tags) filters.tags = tags;
+  if (values.type?.length) filters.types = values.type as DocType[];
+  if (values.lang?.length) filters.languages = values.lang;
+  const res = await fb.search.search(query, { mode: mode as SearchMode, filters, ...(k !== undefined ? { k } : {}) });
+  if (json) {
+    o.out(JSON.stringify(res));
+    return EXIT.ok;
+  }
+  o.out(dim(o, `mode: ${res.mode}${res.notice ? ` — ${res.notice}` : ''}`));
+  if (res.hits.length === 0) o.out('No matching passages in the knowledge base.');
+  for (const hit of res.hits) for (const line of formatHit(o, hit)) o.out(line);
+  return EXIT.ok;
+}
+
+function cmdDocs(fb: Fieldbook, o: Output, json: boolean): number {
+  const docs = listDocuments(fb.db);
+  const failures = fb.db
+    .prepare('SELECT source_path, code, detail, failed_at FROM ingest_failures ORDER BY source_path')
+    .all();
+  if (json) {
+    o.out(JSON.stringify({ documents: docs, failures }));
+    return EXIT.ok;
+  }
+  if (docs.length === 0) o.out('The knowledge base is empty. Add documents with: fieldbook ingest <folder>');
+  for (const d of docs) {
+    const tags = Object.entries(d.tags)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+    o.out(
+      `${String(d.id).padStart(4)}  ${bold(o, d.title)}  ${d.type}${d.pages ? ` ${d.pages}p` : ''}  ${d.chunkCount} chunks  ${d.language}  ${d.sensitivity}${d.isSafety ? '  SAFETY' : ''}  v${d.version}${tags ? `  ${tags}` : ''}`,
+    );
+    o.out(dim(o, `      ${d.sourcePath}`));
+  }
+  return EXIT.ok;
+}
+
+function cmdRemove(fb: Fieldbook, args: string[], o: Output, json: boolean): number {
+  if (args.length === 0) throw new UsageError('remove needs a document id or path (see fieldbook docs)');
+  const removed: string[] = [];
+  const missing: string[] = [];
+  for (const a of args) {
+    const doc = /^\d+$/.test(a) ? getDocument(fb.db, Number(a)) : getDocumentByPath(fb.db, path.resolve(a));
+    if (!doc) {
+      missing.push(a);
+      continue;
+    }
+    fb.ingest.removeDocument(doc.id);
+    removed.push(doc.sourcePath);
+  }
+  if (json) o.out(JSON.stringify({ removed, missing }));
+  else {
+    for (const r of removed) o.out(`- ${r}`);
+    for (const m of missing)
+      o.out(`✗ ${formatError(o, describeError(new FieldbookError('DOCUMENT_NOT_FOUND', { detail: m })))}`);
+  }
+  return missing.length ? EXIT.partial : EXIT.ok;
+}
+
+async function cmdStats(fb: Fieldbook, o: Output, json: boolean): Promise<number> {
+  const stats = storeStats(fb.db);
+  const dbFile = path.join(fb.home, 'fieldbook.db');
+  const sizeBytes = fs.existsSync(dbFile) ? fs.statSync(dbFile).size : 0;
+  const embedding = await fb.embeddingStatus();
+  const searchMode = embedding.active ? 'hybrid (keyword + vector)' : 'keyword-only (no embedding model active)';
+  if (json) {
+    o.out(
+      JSON.stringify({
+        ...stats,
+        databaseBytes: sizeBytes,
+        home: fb.home,
+        embeddingModel: embedding.active,
+        searchMode,
+      }),
+    );
+    return EXIT.ok;
+  }
+  o.out(`Data directory: ${fb.home}`);
+  o.out(
+    `Documents: ${stats.documents} (${
+      Object.entries(stats.byType)
+        .map(([t, n]) => `${n} ${t}`)
+        .join(', ') || 'none'
+    }), pages: ${stats.pages}`,
+  );
+  o.out(`Chunks: ${stats.chunks}, with vectors: ${stats.embeddedChunks}`);
+  o.out(`Files that failed: ${stats.failures}`);
+  o.out(`Database: ${(sizeBytes / 1048576).toFixed(2)} MB`);
+  o.out(`Search mode: ${searchMode}${embedding.problem ? ` — ${embedding.problem}` : ''}`);
+  return EXIT.ok;
+}
+
+async function cmdModels(fb: Fieldbook, args: string[], o: Output, json: boolean): Promise<number> {
+  const [action, name] = args;
+  let status;
+  if (action === 'use') {
+    if (!name) throw new UsageError('models use needs a model folder name');
+    status = await fb.useEmbeddingModel(name);
+    const n = await fb.ingest.embedMissing();
+    if (!json) o.out(`Active embedding model: ${status.active ?? 'none'} (${n} chunks embedded)`);
+  } else if (action === 'off') {
+    status = await fb.useEmbeddingModel(null);
+    if (!json) o.out('Embedding model turned off: search is keyword-only.');
+  } else if (action === undefined || action === 'list') {
+    status = await fb.embeddingStatus();
+    if (!json) {
+      o.out(`Active embedding model: ${status.active ?? 'none (keyword-only search)'}`);
+      if (status.problem) o.out(`Problem: ${status.problem}`);
+      for (const m of status.available)
+        o.out(`  ${m.name}  ${(m.sizeBytes / 1048576).toFixed(1)} MB  ${m.dtype}  ${m.dir}`);
+      for (const m of status.invalid) o.out(`  ✗ ${m.dir}: ${m.reason}`);
+      if (status.available.length === 0)
+        o.out('No embedding models found. Put one in models/embedding/<name>/ (see models/README.md).');
+    }
+  } else throw new UsageError(`unknown models action "${action}"`);
+  if (json) o.out(JSON.stringify(status));
+  return EXIT.ok;
+}
+
+interface SampleEntry {
+  file: string;
+  title?: string;
+  tags?: Record<string, string>;
+  sensitivity?: Sensitivity;
+  safety?: boolean;
+}
+
+export const DEMO_QUESTIONS = [
+  'E-203 伺服過載如何復位？',
+  '復位',
+  'How do I lock out the conveyor before maintenance?',
+  'F0001',
+  '6ES7 214-1AG40-0XB0',
+  '高壓電作業前要做什麼？',
+];
+
+async function cmdDemo(fb: Fieldbook, o: Output, json: boolean): Promise<number> {
+  const samples = path.join(appRoot(), 'resources', 'samples');
+  const manifest = JSON.parse(fs.readFileSync(path.join(samples, 'manifest.json'), 'utf8')) as SampleEntry[];
+  const reports: IngestReport[] = [];
+  if (!json) o.out(bold(o, `Ingesting the sample knowledge base into ${fb.home}`));
+  for (const entry of manifest) {
+    const opts: Parameters<Fieldbook['ingest']['ingest']>[1] = { isSafety: entry.safety === true };
+    if (entry.tags) opts.tags = entry.tags;
+    if (entry.sensitivity) opts.sensitivity = entry.sensitivity;
+    const report = await fb.ingest.ingest([path.join(samples, entry.file)], opts);
+    reports.push(report);
+    if (!json) printIngestReport(o, report);
+  }
+  const answers = [];
+  for (const q of DEMO_QUESTIONS) {
+    const res = await fb.search.search(q, { k: 3 });
+    answers.push(res);
+    if (!json) {
+      o.out('');
+      o.out(bold(o, `Q: ${q}`) + dim(o, `   (${res.mode})`));
+      for (const hit of res.hits) for (const line of formatHit(o, hit)) o.out(line);
+    }
+  }
+  if (json) o.out(JSON.stringify({ ingest: reports, questions: answers }));
+  const failed = reports.some((r) => r.counts.failed > 0);
+  return failed ? EXIT.partial : EXIT.ok;
+}
+
+export async function runCli(argv: string[], o: Output, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const json = argv.includes('--json');
+  let home: string | undefined;
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--json') continue;
+    if (a === '--home') {
+      home = argv[++i];
+      continue;
+    }
+    rest.push(a);
+  }
+  const [command, ...args] = rest;
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    o.out(USAGE);
+    return command ? EXIT.ok : EXIT.usage;
+  }
+  const known = ['ingest', 'search', 'docs', 'remove', 'stats', 'models', 'reembed', 'demo'];
+  if (!known.includes(command)) {
+    o.err(`Unknown command "${command}".\n\n${USAGE}`);
+    return EXIT.usage;
+  }
+  if (command === 'demo' && !home && !env.FIELDBOOK_HOME) home = path.join(appRoot(), '.fieldbook-demo');
+  let fb: Fieldbook | null = null;
+  try {
+    fb = openFieldbook(home ? { home: path.resolve(home) } : {});
+    switch (command) {
+      case 'ingest':
+        return await cmdIngest(fb, args, o, json);
+      case 'search':
+        return await cmdSearch(fb, args, o, json);
+      case 'docs':
+        return cmdDocs(fb, o, json);
+      case 'remove':
+        return cmdRemove(fb, args, o, json);
+      case 'stats':
+        return await cmdStats(fb, o, json);
+      case 'models':
+        return await cmdModels(fb, args, o, json);
+      case 'reembed': {
+        const n = await fb.ingest.embedMissing();
+        o.out(json ? JSON.stringify({ embedded: n }) : `${n} chunks embedded.`);
+        return EXIT.ok;
+      }
+      default:
+        return await cmdDemo(fb, o, json);
+    }
+  } catch (err) {
+    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      o.err(`${(err as Error).message}\n\nRun "fieldbook help" for usage.`);
+      return EXIT.usage;
+    }
+    const report = describeError(err);
+    if (json) o.out(JSON.stringify({ error: report }));
+    else o.err(`✗ ${formatError(o, report)}`);
+    return EXIT.fatal;
+  } finally {
+    await fb?.close();
+  }
+}

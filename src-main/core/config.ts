@@ -1,0 +1,83 @@
+/**
+ * Where Fieldbook keeps its data and which defaults it starts with.
+ * The desktop app and the CLI share one default data directory; FIELDBOOK_HOME overrides it.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const APP_NAME = 'Fieldbook';
+
+/** Same folder Electron's app.getPath('userData') gives for an app named "Fieldbook". */
+export function defaultHome(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): string {
+  if (env.FIELDBOOK_HOME) return path.resolve(env.FIELDBOOK_HOME);
+  const home = os.homedir();
+  if (platform === 'win32') return path.join(env.APPDATA ?? path.join(home, 'AppData', 'Roaming'), APP_NAME);
+  if (platform === 'darwin') return path.join(home, 'Library', 'Application Support', APP_NAME);
+  return path.join(env.XDG_CONFIG_HOME ?? path.join(home, '.config'), APP_NAME);
+}
+
+/** The project/app root (where `models/` and `resources/` live). */
+export function appRoot(): string {
+  // src-main/core/config.ts → two levels up; also right for the bundled out/main layout.
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  return path.resolve(here, '..', '..');
+}
+
+export interface IngestLimits {
+  /** Largest file accepted, in bytes. */
+  maxFileBytes: number;
+  /** Most PDF pages accepted. */
+  maxPages: number;
+  /** Largest total unpacked size of a DOCX, in bytes. */
+  maxUnpackedBytes: number;
+  /** Highest unpacked/packed ratio accepted for a DOCX entry. */
+  maxCompressionRatio: number;
+  /** Time limit for parsing one file, in ms. */
+  parseTimeoutMs: number;
+  /** Heap limit of the parser process, in MB. */
+  parserMemoryMb: number;
+}
+
+export interface ChunkSettings {
+  /** Target chunk size in approximate tokens (a CJK character ≈ 1, a Latin character ≈ 0.25). */
+  chunkSize: number;
+  /** Overlap carried from the end of one chunk into the next, same unit. */
+  chunkOverlap: number;
+}
+
+export interface SearchSettings {
+  /** Results returned by default. */
+  topK: number;
+  /** Reciprocal-rank-fusion constant. */
+  rrfK: number;
+  /** Weight of the keyword list in the fusion (vector list weight is 1). */
+  keywordWeight: number;
+}
+
+export interface Settings {
+  chunk: ChunkSettings;
+  search: SearchSettings;
+  limits: IngestLimits;
+  /** Active embedding model directory name (under models/embedding), or null for none. */
+  embeddingModel: string | null;
+  locale: 'en' | 'zh-TW';
+}
+
+export const DEFAULT_SETTINGS: Settings = {
+  chunk: { chunkSize: 350, chunkOverlap: 50 },
+  search: { topK: 8, rrfK: 60, keywordWeight: 1 },
+  limits: {
+    maxFileBytes: 200 * 1024 * 1024,
+    maxPages: 3000,
+    maxUnpackedBytes: 300 * 1024 * 1024,
+    maxCompressionRatio: 200,
+    parseTimeoutMs: 120_000,
+    parserMemoryMb: 1536,
+  },
+  embeddingModel: null,
+  locale: 'zh-TW',
+};

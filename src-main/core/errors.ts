@@ -1,0 +1,217 @@
+/**
+ * Typed errors with user-facing words in zh-TW and English.
+ * The UI, the CLI and the HTTP bridge all show the same message and hint.
+ */
+
+interface ErrorText {
+  en: string;
+  zh: string;
+  hintEn: string;
+  hintZh: string;
+}
+
+const ERROR_TABLE = {
+  PATH_NOT_FOUND: {
+    en: 'File or folder not found',
+    zh: '找不到檔案或資料夾',
+    hintEn: 'Check the path and that the USB drive or share is connected.',
+    hintZh: '請確認路徑正確，以及 USB 隨身碟或網路磁碟已連接。',
+  },
+  FILE_UNREADABLE: {
+    en: 'The file cannot be read (permission denied or locked)',
+    zh: '無法讀取檔案（權限不足或被其他程式鎖定）',
+    hintEn: 'Close the file in other programs or ask IT for read permission.',
+    hintZh: '請關閉開啟此檔案的其他程式，或請 IT 開放讀取權限。',
+  },
+  FILE_EMPTY: {
+    en: 'The file is empty (0 bytes)',
+    zh: '檔案是空的（0 位元組）',
+    hintEn: 'Copy the file again from its source; the copy may have failed.',
+    hintZh: '請從來源重新複製檔案，先前的複製可能失敗。',
+  },
+  FILE_TOO_LARGE: {
+    en: 'The file is larger than the allowed size',
+    zh: '檔案超過允許的大小',
+    hintEn: 'Split the document or ask an administrator to raise the size limit in Settings.',
+    hintZh: '請分割文件，或請管理員在設定中提高大小上限。',
+  },
+  UNSUPPORTED_TYPE: {
+    en: 'This file type is not supported',
+    zh: '不支援此檔案類型',
+    hintEn: 'Supported: PDF, Word (.docx), text (.txt) and Markdown (.md).',
+    hintZh: '支援的格式：PDF、Word（.docx）、純文字（.txt）與 Markdown（.md）。',
+  },
+  LEGACY_DOC: {
+    en: 'Old Word format (.doc) is not supported',
+    zh: '不支援舊版 Word 格式（.doc）',
+    hintEn: 'Open it in Word and save it as .docx, then add it again.',
+    hintZh: '請用 Word 開啟並另存為 .docx 後再加入。',
+  },
+  WRONG_EXTENSION: {
+    en: 'The file content does not match its extension',
+    zh: '檔案內容與副檔名不符',
+    hintEn: 'The file was probably renamed. Use the original file.',
+    hintZh: '檔案可能被改過副檔名，請使用原始檔案。',
+  },
+  PDF_CORRUPT: {
+    en: 'The PDF is damaged and cannot be opened',
+    zh: 'PDF 檔案已損壞，無法開啟',
+    hintEn: 'Copy it again or export it again from the original program.',
+    hintZh: '請重新複製，或從原始程式重新匯出 PDF。',
+  },
+  PDF_ENCRYPTED: {
+    en: 'The PDF is password-protected',
+    zh: 'PDF 受密碼保護',
+    hintEn: 'Ask the document owner for an unprotected copy.',
+    hintZh: '請向文件負責人索取未加密的版本。',
+  },
+  PDF_NO_TEXT: {
+    en: 'The PDF has no text layer (scanned); it needs OCR',
+    zh: 'PDF 沒有文字層（掃描檔），需要 OCR 文字辨識',
+    hintEn: 'Run OCR on it, or ask for a text-based PDF.',
+    hintZh: '請先進行 OCR 文字辨識，或索取可選取文字的 PDF。',
+  },
+  PDF_TOO_MANY_PAGES: {
+    en: 'The PDF has more pages than allowed',
+    zh: 'PDF 頁數超過上限',
+    hintEn: 'Split the document or raise the page limit in Settings.',
+    hintZh: '請分割文件，或在設定中提高頁數上限。',
+  },
+  DOCX_ENCRYPTED: {
+    en: 'The Word document is password-protected',
+    zh: 'Word 文件受密碼保護',
+    hintEn: 'Remove the password in Word (File › Info › Protect Document) and add it again.',
+    hintZh: '請在 Word 中移除密碼（檔案 › 資訊 › 保護文件）後再加入。',
+  },
+  DOCX_CORRUPT: {
+    en: 'The Word document is damaged',
+    zh: 'Word 文件已損壞',
+    hintEn: 'Open it in Word and save it again, or copy it again.',
+    hintZh: '請用 Word 開啟後重新儲存，或重新複製檔案。',
+  },
+  DOCX_TOO_LARGE_UNPACKED: {
+    en: 'The Word document unpacks to an unsafe size (possible zip bomb)',
+    zh: 'Word 文件解壓縮後過大（疑似壓縮炸彈）',
+    hintEn: 'Do not use this file; report it to IT.',
+    hintZh: '請勿使用此檔案，並通報 IT。',
+  },
+  DOCUMENT_EMPTY: {
+    en: 'The document contains no text',
+    zh: '文件中沒有文字內容',
+    hintEn: 'Check that this is the right file.',
+    hintZh: '請確認檔案是否正確。',
+  },
+  PARSE_TIMEOUT: {
+    en: 'Reading the document took too long and was stopped',
+    zh: '讀取文件時間過長，已停止',
+    hintEn: 'The file may be damaged or very complex. Split it or raise the time limit.',
+    hintZh: '檔案可能損壞或過於複雜，請分割檔案或提高時間上限。',
+  },
+  PARSE_CRASHED: {
+    en: 'The document reader stopped unexpectedly on this file',
+    zh: '讀取此檔案時讀取程式意外停止',
+    hintEn: 'The file may be damaged or hostile. Other files were not affected.',
+    hintZh: '檔案可能損壞或含惡意內容，其他檔案不受影響。',
+  },
+  PARSE_FAILED: {
+    en: 'The document could not be read',
+    zh: '無法讀取文件',
+    hintEn: 'See the details; try exporting the file again.',
+    hintZh: '請查看詳細資訊，並嘗試重新匯出檔案。',
+  },
+  DOCUMENT_NOT_FOUND: {
+    en: 'No such document in the knowledge base',
+    zh: '知識庫中沒有此文件',
+    hintEn: 'List documents with `fieldbook docs`.',
+    hintZh: '可用 `fieldbook docs` 列出文件。',
+  },
+  INVALID_INPUT: {
+    en: 'Invalid input',
+    zh: '輸入內容無效',
+    hintEn: 'Check the command or form values.',
+    hintZh: '請檢查指令或表單內容。',
+  },
+  EMBEDDING_MODEL_INVALID: {
+    en: 'The embedding model folder is incomplete or invalid',
+    zh: '向量模型資料夾不完整或無效',
+    hintEn: 'A model folder needs config.json, tokenizer.json, tokenizer_config.json and onnx/model.onnx.',
+    hintZh: '模型資料夾需包含 config.json、tokenizer.json、tokenizer_config.json 與 onnx/model.onnx。',
+  },
+  MODEL_NOT_APPROVED: {
+    en: 'The model file is not approved (its SHA-256 is unknown or changed)',
+    zh: '模型檔案未經核准（SHA-256 未知或已變更）',
+    hintEn: 'An administrator must approve the model: `fieldbook models approve <path>`.',
+    hintZh: '需由管理員核准模型：`fieldbook models approve <路徑>`。',
+  },
+  DATABASE_NEWER: {
+    en: 'The knowledge base was created by a newer version of Fieldbook',
+    zh: '知識庫由較新版本的 Fieldbook 建立',
+    hintEn: 'Update Fieldbook before opening this knowledge base.',
+    hintZh: '請先更新 Fieldbook 再開啟此知識庫。',
+  },
+  DATABASE_CORRUPT: {
+    en: 'The knowledge base database failed its integrity check',
+    zh: '知識庫資料庫完整性檢查失敗',
+    hintEn: 'Restore the latest backup or re-import the documents.',
+    hintZh: '請還原最近的備份，或重新匯入文件。',
+  },
+} as const satisfies Record<string, ErrorText>;
+
+export type ErrorCode = keyof typeof ERROR_TABLE;
+
+export type Locale = 'en' | 'zh-TW';
+
+export class FieldbookError extends Error {
+  readonly code: ErrorCode;
+  readonly detail: string | undefined;
+  readonly file: string | undefined;
+
+  constructor(code: ErrorCode, opts: { detail?: string; file?: string; cause?: unknown } = {}) {
+    const text = ERROR_TABLE[code];
+    const where = opts.file ? `${opts.file}: ` : '';
+    const detail = opts.detail ? ` (${opts.detail})` : '';
+    super(`${where}${text.en}${detail}`, { cause: opts.cause });
+    this.name = 'FieldbookError';
+    this.code = code;
+    this.detail = opts.detail;
+    this.file = opts.file;
+  }
+}
+
+export interface ErrorReport {
+  code: ErrorCode;
+  message: string;
+  hint: string;
+  file?: string;
+  detail?: string;
+}
+
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.prototype.hasOwnProperty.call(ERROR_TABLE, value);
+}
+
+/** Render an error for people: the same words in the CLI, the UI and the HTTP bridge. */
+export function describeError(err: unknown, locale: Locale = 'en'): ErrorReport {
+  const fbErr =
+    err instanceof FieldbookError
+      ? err
+      : new FieldbookError('PARSE_FAILED', { detail: err instanceof Error ? err.message : String(err) });
+  const text = ERROR_TABLE[fbErr.code];
+  const report: ErrorReport = {
+    code: fbErr.code,
+    message: locale === 'zh-TW' ? text.zh : text.en,
+    hint: locale === 'zh-TW' ? text.hintZh : text.hintEn,
+  };
+  if (fbErr.file) report.file = fbErr.file;
+  if (fbErr.detail) report.detail = fbErr.detail;
+  return report;
+}
+
+/** Rebuild a FieldbookError from a report that crossed a process boundary. */
+export function errorFromReport(report: { code: string; detail?: string; file?: string }): FieldbookError {
+  const code: ErrorCode = isErrorCode(report.code) ? report.code : 'PARSE_FAILED';
+  const opts: { detail?: string; file?: string } = {};
+  if (report.detail !== undefined) opts.detail = report.detail;
+  if (report.file !== undefined) opts.file = report.file;
+  return new FieldbookError(code, opts);
+}

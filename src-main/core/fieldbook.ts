@@ -1,0 +1,155 @@
+/**
+ * The one place where Fieldbook's services are composed. The CLI, the HTTP bridge,
+ * the Electron main process and the tests all start here.
+ */
+import path from 'node:path';
+import { appRoot, defaultHome, type Settings } from './config';
+import { discoverEmbeddingModels, loadEmbedder, type Embedder, type EmbeddingModelInfo } from './embed/embedder';
+import { FieldbookError } from './errors';
+import { createIngestService, type IngestService } from './ingest/ingest-service';
+import { createParserPool, type ParserPool, type ParserSpawner } from './ingest/parser-pool';
+import { approveModelFile, verifyModelFile } from './models/approvals';
+import { createSearchService, type SearchService } from './search/search-service';
+import { openStore, type Db } from './store/db';
+import { loadSettings, saveSettings, type SettingsPatch } from './store/settings';
+
+export interface FieldbookOptions {
+  /** Data directory (default: FIELDBOOK_HOME or the per-user app data folder). */
+  home?: string;
+  /** Extra folders holding embedding model directories (default: <app>/models/embedding and <home>/models/embedding). */
+  embeddingModelRoots?: string[];
+  /** How parser processes are started (child_process by default; utilityProcess in Electron). */
+  spawnParser?: ParserSpawner;
+  parserCount?: number;
+  now?: () => Date;
+}
+
+export interface EmbeddingStatus {
+  active: string | null;
+  /** Why the configured model is not in use, if it is not. */
+  problem: string | null;
+  available: EmbeddingModelInfo[];
+  invalid: Array<{ dir: string; reason: string }>;
+}
+
+export interface Fieldbook {
+  home: string;
+  db: Db;
+  ingest: IngestService;
+  search: SearchService;
+  settings(): Settings;
+  updateSettings(patch: SettingsPatch): Settings;
+  embedder(): Promise<Embedder | null>;
+  embeddingStatus(): Promise<EmbeddingStatus>;
+  /** Approve a model folder (records its weights' SHA-256) and make it the active embedding model. */
+  useEmbeddingModel(name: string | null): Promise<EmbeddingStatus>;
+  recoveredFromUncleanExit: boolean;
+  close(): Promise<void>;
+}
+
+export function openFieldbook(opts: FieldbookOptions = {}): Fieldbook {
+  const home = opts.home ?? defaultHome();
+  const store = openStore(home);
+  const { db } = store;
+  const now = opts.now ?? (() => new Date());
+  const roots = opts.embeddingModelRoots ?? [
+    path.join(appRoot(), 'models', 'embedding'),
+    path.join(home, 'models', 'embedding'),
+  ];
+  let settings = loadSettings(db);
+  let parser: ParserPool | null = null;
+  const parserPool = (): ParserPool => {
+    parser ??= createParserPool({
+      size: opts.parserCount ?? 2,
+      memoryMb: settings.limits.parserMemoryMb,
+      ...(opts.spawnParser ? { spawn: opts.spawnParser } : {}),
+    });
+    return parser;
+  };
+  let loaded: { name: string; embedder: Promise<Embedder> } | null = null;
+  let embedderProblem: string | null = null;
+
+  const findModel = (name: string): EmbeddingModelInfo | undefined =>
+    discoverEmbeddingModels(roots).models.find((m) => m.name === name);
+
+  const embedder = async (): Promise<Embedder | null> => {
+    const name = settings.embeddingModel;
+    if (!name) return null;
+    if (loaded?.name !== name) {
+      const info = findModel(name);
+      if (!info) {
+        embedderProblem = `Embedding model "${name}" not found in ${roots.join(', ')}`;
+        return null;
+      }
+      const promise = verifyModelFile(db, 'embedding', info.name, info.onnxFile).then((sha) =>
+        loadEmbedder(info, `${info.name}@${sha.slice(0, 16)}`),
+      );
+      loaded = { name, embedder: promise };
+    }
+    try {
+      const e = await loaded.embedder;
+      embedderProblem = null;
+      return e;
+    } catch (err) {
+      embedderProblem = err instanceof Error ? err.message : String(err);
+      loaded = null;
+      return null;
+    }
+  };
+
+  const embeddingStatus = async (): Promise<EmbeddingStatus> => {
+    const e = await embedder();
+    const found = discoverEmbeddingModels(roots);
+    return { active: e?.name ?? null, problem: embedderProblem, available: found.models, invalid: found.invalid };
+  };
+
+  const ingest = createIngestService({
+    db,
+    parser: {
+      parse: (...args) => parserPool().parse(...args),
+      close: () => parser?.close(),
+    },
+    getEmbedder: embedder,
+    limits: () => settings.limits,
+    chunking: () => settings.chunk,
+    now,
+  });
+  const search = createSearchService({ db, getEmbedder: embedder, settings: () => settings.search });
+
+  return {
+    home,
+    db,
+    ingest,
+    search,
+    recoveredFromUncleanExit: store.recoveredFromUncleanExit,
+    settings: () => settings,
+    updateSettings(patch) {
+      settings = saveSettings(db, patch);
+      return settings;
+    },
+    embedder,
+    embeddingStatus,
+    async useEmbeddingModel(name) {
+      if (name !== null) {
+        const info = findModel(name);
+        if (!info)
+          throw new FieldbookError('EMBEDDING_MODEL_INVALID', {
+            detail: `no model folder named "${name}" in ${roots.join(', ')}`,
+          });
+        await approveModelFile(db, 'embedding', info.name, info.onnxFile, now());
+      }
+      if (loaded) {
+        const previous = loaded.embedder;
+        loaded = null;
+        await previous.then((e) => e.dispose()).catch(() => undefined);
+      }
+      settings = saveSettings(db, { embeddingModel: name });
+      return embeddingStatus();
+    },
+    async close() {
+      parser?.close();
+      if (loaded) await loaded.embedder.then((e) => e.dispose()).catch(() => undefined);
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,89 @@
+/**
+ * Decide what a file is from its extension AND its first bytes, and turn every
+ * mismatch into a specific error before any parser sees the file.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { IngestLimits } from '../config';
+import { FieldbookError } from '../errors';
+import type { DocType } from './types';
+
+const EXTENSION_TYPES: Record<string, DocType> = {
+  '.pdf': 'pdf',
+  '.docx': 'docx',
+  '.txt': 'txt',
+  '.text': 'txt',
+  '.md': 'md',
+  '.markdown': 'md',
+};
+
+/** Extensions a folder scan picks up (.doc is included so it gets its own clear error). */
+export const SCANNED_EXTENSIONS = new Set([...Object.keys(EXTENSION_TYPES), '.doc']);
+
+const OLE_SIGNATURE = Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]);
+const ZIP_SIGNATURE = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
+
+function readHead(file: string, bytes: number): Buffer {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(bytes);
+    const n = fs.readSync(fd, buf, 0, bytes, 0);
+    return buf.subarray(0, n);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export interface DetectedFile {
+  path: string;
+  type: DocType;
+  size: number;
+}
+
+/** Check existence, readability, size and signature; return the document type. */
+export function detectFile(file: string, limits: IngestLimits): DetectedFile {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(file);
+  } catch (err) {
+    throw new FieldbookError('PATH_NOT_FOUND', { file, cause: err });
+  }
+  if (!stat.isFile()) throw new FieldbookError('UNSUPPORTED_TYPE', { file, detail: 'not a regular file' });
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.doc') {
+    // A .docx renamed to .doc still parses; a real Word 97-2003 file does not.
+    if (stat.size > 0 && safeHead(file, 4).equals(ZIP_SIGNATURE)) return { path: file, type: 'docx', size: stat.size };
+    throw new FieldbookError('LEGACY_DOC', { file });
+  }
+  const type = EXTENSION_TYPES[ext];
+  if (!type) throw new FieldbookError('UNSUPPORTED_TYPE', { file, detail: ext || 'no extension' });
+  if (stat.size === 0) throw new FieldbookError('FILE_EMPTY', { file });
+  if (stat.size > limits.maxFileBytes) {
+    throw new FieldbookError('FILE_TOO_LARGE', {
+      file,
+      detail: `${(stat.size / 1048576).toFixed(1)} MB > ${(limits.maxFileBytes / 1048576).toFixed(0)} MB`,
+    });
+  }
+  const head = safeHead(file, 1024);
+  if (type === 'pdf') {
+    if (!head.includes('%PDF-')) throw new FieldbookError('WRONG_EXTENSION', { file, detail: 'no %PDF header' });
+  } else if (type === 'docx') {
+    if (head.subarray(0, 8).equals(OLE_SIGNATURE)) throw new FieldbookError('DOCX_ENCRYPTED', { file });
+    if (!head.subarray(0, 4).equals(ZIP_SIGNATURE)) {
+      throw new FieldbookError('WRONG_EXTENSION', { file, detail: 'not a Word (.docx) package' });
+    }
+  } else if (head.includes(0)) {
+    // Text files never contain NUL bytes (UTF-16 files start with a BOM and are handled by the text reader).
+    const utf16 = (head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff);
+    if (!utf16) throw new FieldbookError('WRONG_EXTENSION', { file, detail: 'binary content in a text file' });
+  }
+  return { path: file, type, size: stat.size };
+}
+
+function safeHead(file: string, bytes: number): Buffer {
+  try {
+    return readHead(file, bytes);
+  } catch (err) {
+    throw new FieldbookError('FILE_UNREADABLE', { file, cause: err, detail: (err as NodeJS.ErrnoException).code });
+  }
+}

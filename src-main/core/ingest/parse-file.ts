@@ -1,0 +1,51 @@
+/**
+ * One file → parsed document → chunks. This is what the parser process runs;
+ * it has no database access and no side effects besides reading the file.
+ */
+import fs from 'node:fs';
+import type { ChunkSettings, IngestLimits } from '../config';
+import { FieldbookError } from '../errors';
+import { detectLanguage } from '../text/normalize';
+import { chunkBlocks } from './chunker';
+import { detectFile } from './detect';
+import { parseDocx } from './parse-docx';
+import { parsePdf } from './parse-pdf';
+import { parseText } from './parse-text';
+import type { ParseProgress } from './parser-protocol';
+import type { ParsedDocument, ParseResult } from './types';
+
+export async function parseDocument(
+  file: string,
+  limits: IngestLimits,
+  onPage?: (p: ParseProgress) => void,
+): Promise<ParsedDocument> {
+  const detected = detectFile(file, limits);
+  let data: Buffer;
+  try {
+    data = fs.readFileSync(file);
+  } catch (err) {
+    throw new FieldbookError('FILE_UNREADABLE', { file, cause: err, detail: (err as NodeJS.ErrnoException).code });
+  }
+  switch (detected.type) {
+    case 'pdf':
+      return parsePdf(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), limits, file, onPage);
+    case 'docx':
+      return parseDocx(data, limits, file);
+    case 'txt':
+    case 'md':
+      return parseText(data, detected.type, file);
+  }
+}
+
+export async function parseAndChunk(
+  file: string,
+  limits: IngestLimits,
+  chunk: ChunkSettings,
+  onPage?: (p: ParseProgress) => void,
+): Promise<ParseResult> {
+  const doc = await parseDocument(file, limits, onPage);
+  const chunks = chunkBlocks(doc.blocks, chunk);
+  if (chunks.length === 0) throw new FieldbookError('DOCUMENT_EMPTY', { file });
+  const language = detectLanguage(chunks.map((c) => c.text).join('\n'));
+  return { doc, chunks, language };
+}

@@ -1,0 +1,168 @@
+/**
+ * A small pool of parser processes (one per core by default). Each file gets a
+ * time limit; a process that crashes, runs out of memory or times out is replaced
+ * and the file fails with PARSE_CRASHED / PARSE_TIMEOUT — the batch goes on.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ChunkSettings, IngestLimits } from '../config';
+import { errorFromReport, FieldbookError } from '../errors';
+import type { ParseProgress, ParseRequest, ParseResponse } from './parser-protocol';
+import type { ParseResult } from './types';
+
+/** A running parser process, whatever started it (child_process or Electron utilityProcess). */
+export interface ParserProcess {
+  send(msg: ParseRequest): void;
+  onMessage(handler: (msg: ParseResponse) => void): void;
+  onExit(handler: (code: number | null) => void): void;
+  kill(): void;
+}
+
+export type ParserSpawner = (opts: { memoryMb: number }) => ParserProcess;
+
+/** Path of the parser entry: the .ts source under tsx/vitest, the bundled .js in a build. */
+export function parserEntry(): string {
+  const here = fileURLToPath(import.meta.url);
+  const ext = path.extname(here);
+  return path.join(path.dirname(here), `parser-process${ext}`);
+}
+
+/** Spawn with child_process.fork (CLI, tests, HTTP bridge). */
+export const forkParser: ParserSpawner = ({ memoryMb }) => {
+  const entry = parserEntry();
+  const execArgv = [`--max-old-space-size=${memoryMb}`];
+  if (entry.endsWith('.ts')) execArgv.unshift('--import', 'tsx');
+  const child: ChildProcess = fork(entry, [], {
+    execArgv,
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    serialization: 'advanced',
+  });
+  child.stderr?.resume();
+  return {
+    send: (msg) => child.send(msg),
+    onMessage: (handler) => child.on('message', (m) => handler(m as ParseResponse)),
+    onExit: (handler) => child.on('exit', (code) => handler(code)),
+    kill: () => child.kill('SIGKILL'),
+  };
+};
+
+interface Pending {
+  onMessage(msg: ParseResponse): void;
+  onExit(code: number | null): void;
+}
+
+interface Slot {
+  proc: ParserProcess | null;
+  busy: boolean;
+  pending: Pending | null;
+}
+
+export interface ParserPool {
+  parse(
+    file: string,
+    limits: IngestLimits,
+    chunk: ChunkSettings,
+    onProgress?: (p: ParseProgress) => void,
+  ): Promise<ParseResult>;
+  close(): void;
+}
+
+export function createParserPool(opts: { size?: number; spawn?: ParserSpawner; memoryMb: number }): ParserPool {
+  const size = Math.max(1, opts.size ?? Math.min(4, os.cpus().length));
+  const spawn = opts.spawn ?? forkParser;
+  const slots: Slot[] = Array.from({ length: size }, () => ({ proc: null, busy: false, pending: null }));
+  const waiting: Array<(slot: Slot) => void> = [];
+  let nextId = 1;
+  let closed = false;
+
+  const acquire = (): Promise<Slot> => {
+    const free = slots.find((s) => !s.busy);
+    if (free) {
+      free.busy = true;
+      return Promise.resolve(free);
+    }
+    return new Promise((resolve) => waiting.push(resolve));
+  };
+  const release = (slot: Slot): void => {
+    const next = waiting.shift();
+    if (next) next(slot);
+    else slot.busy = false;
+  };
+
+  const processFor = (slot: Slot, memoryMb: number): ParserProcess => {
+    if (slot.proc) return slot.proc;
+    const proc = spawn({ memoryMb });
+    // One listener pair per process; the request in flight receives the events.
+    proc.onMessage((msg) => slot.pending?.onMessage(msg));
+    proc.onExit((code) => {
+      if (slot.proc === proc) slot.proc = null;
+      slot.pending?.onExit(code);
+    });
+    slot.proc = proc;
+    return proc;
+  };
+
+  const run = (
+    slot: Slot,
+    file: string,
+    limits: IngestLimits,
+    chunk: ChunkSettings,
+    onProgress?: (p: ParseProgress) => void,
+  ): Promise<ParseResult> =>
+    new Promise((resolve, reject) => {
+      const proc = processFor(slot, limits.parserMemoryMb);
+      const id = nextId++;
+      const finish = (fn: () => void): void => {
+        if (slot.pending !== pending) return;
+        slot.pending = null;
+        clearTimeout(timer);
+        fn();
+      };
+      const pending: Pending = {
+        onMessage: (msg) => {
+          if (msg.id !== id) return;
+          if ('progress' in msg) {
+            onProgress?.(msg.progress);
+            return;
+          }
+          finish(() => (msg.ok ? resolve(msg.result) : reject(errorFromReport({ ...msg.error, file }))));
+        },
+        onExit: (code) =>
+          finish(() =>
+            reject(new FieldbookError('PARSE_CRASHED', { file, detail: `parser exited with code ${code}` })),
+          ),
+      };
+      slot.pending = pending;
+      const timer = setTimeout(() => {
+        finish(() => {
+          if (slot.proc === proc) slot.proc = null;
+          proc.kill();
+          reject(
+            new FieldbookError('PARSE_TIMEOUT', { file, detail: `over ${Math.round(limits.parseTimeoutMs / 1000)} s` }),
+          );
+        });
+      }, limits.parseTimeoutMs);
+      proc.send({ id, file, limits, chunk });
+    });
+
+  return {
+    async parse(file, limits, chunk, onProgress) {
+      if (closed) throw new Error('parser pool is closed');
+      const slot = await acquire();
+      try {
+        return await run(slot, file, limits, chunk, onProgress);
+      } finally {
+        release(slot);
+      }
+    },
+    close() {
+      closed = true;
+      for (const s of slots) {
+        s.proc?.kill();
+        s.proc = null;
+      }
+    },
+  };
+}

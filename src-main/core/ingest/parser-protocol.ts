@@ -1,0 +1,25 @@
+/** Messages between the ingest pipeline and the parser process. */
+import type { ChunkSettings, IngestLimits } from '../config';
+import type { ErrorReport } from '../errors';
+import type { ParseResult } from './types';
+
+export interface ParseRequest {
+  id: number;
+  file: string;
+  limits: IngestLimits;
+  chunk: ChunkSettings;
+}
+
+export interface ParseProgress {
+  page: number;
+  pages: number;
+}
+
+export type ParseResponse =
+  | { id: number; progress: ParseProgress }
+  | { id: number; ok: true; result: ParseResult }
+  | { id: number; ok: false; error: Pick<ErrorReport, 'code' | 'detail' | 'file'> };
+
+export function isParseRequest(msg: unknown): msg is ParseRequest {
+  return typeof msg === 'object' && msg !== null && 'id' in msg && 'file' in msg && 'limits' in msg && 'chunk' in msg;
+}

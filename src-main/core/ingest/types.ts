@@ -1,0 +1,53 @@
+/** The data that flows through ingestion: file → parsed blocks → chunks. */
+
+export type DocType = 'pdf' | 'docx' | 'txt' | 'md';
+
+/** A rectangle on a page in PDF points, origin at the page's top-left corner. */
+export interface Box {
+  page: number;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+export type BlockKind = 'heading' | 'paragraph' | 'list' | 'table' | 'code';
+
+/** One structural piece of a document, in reading order. */
+export interface Block {
+  kind: BlockKind;
+  text: string;
+  /** Heading level (1 = top) for headings. */
+  level?: number;
+  /** 1-based page, or null for formats without pages (DOCX, text). */
+  page: number | null;
+  /** Where the text sits on its page (PDF only), for highlighting. */
+  boxes: Box[];
+}
+
+export interface ParsedDocument {
+  type: DocType;
+  title: string;
+  /** Page count for PDFs, null otherwise. */
+  pages: number | null;
+  /** Page sizes in points (PDF only), index 0 = page 1. */
+  pageSizes: Array<{ w: number; h: number }>;
+  blocks: Block[];
+  /** Non-fatal findings, e.g. pages without a text layer. */
+  warnings: string[];
+}
+
+export interface Chunk {
+  ord: number;
+  text: string;
+  pageStart: number | null;
+  pageEnd: number | null;
+  headingPath: string[];
+  boxes: Box[];
+}
+
+export interface ParseResult {
+  doc: ParsedDocument;
+  chunks: Chunk[];
+  language: string;
+}

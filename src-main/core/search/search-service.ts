@@ -1,0 +1,273 @@
+/**
+ * Keyword (FTS5 BM25), vector (sqlite-vec KNN) and hybrid (reciprocal rank fusion)
+ * search over chunks, with filters on tags, type, language, document and sensitivity.
+ */
+import type { SearchSettings } from '../config';
+import type { Embedder } from '../embed/embedder';
+import type { Box, DocType } from '../ingest/types';
+import type { Db } from '../store/db';
+import { chunkContext, getChunks, SENSITIVITY_LEVELS, type Sensitivity } from '../store/documents';
+import { currentVectorSpace, knn } from '../store/vectors';
+import { makeSnippet } from '../text/snippet';
+import { buildKeywordQuery, extractCodes } from '../text/terms';
+
+export type SearchMode = 'keyword' | 'vector' | 'hybrid';
+
+export interface SearchFilters {
+  tags?: Record<string, string>;
+  docIds?: number[];
+  types?: DocType[];
+  languages?: string[];
+  /** Highest sensitivity label the caller may see. */
+  maxSensitivity?: Sensitivity;
+  /** Only documents marked as safety rules. */
+  safetyOnly?: boolean;
+}
+
+export interface SearchHit {
+  rank: number;
+  chunkId: number;
+  docId: number;
+  docTitle: string;
+  docType: DocType;
+  sourcePath: string;
+  docVersion: number;
+  sensitivity: Sensitivity;
+  isSafety: boolean;
+  pageStart: number | null;
+  pageEnd: number | null;
+  headingPath: string[];
+  text: string;
+  snippet: string;
+  highlights: Array<[number, number]>;
+  boxes: Box[];
+  exactCodeMatch: boolean;
+  scores: { keyword?: number; vector?: number; fused: number };
+}
+
+export interface SearchResponse {
+  query: string;
+  requestedMode: SearchMode;
+  mode: SearchMode;
+  /** Set when the requested mode could not run as asked (e.g. no embedding model). */
+  notice?: string;
+  hits: SearchHit[];
+}
+
+export interface SearchOptions {
+  k?: number;
+  mode?: SearchMode;
+  filters?: SearchFilters;
+}
+
+export interface SearchService {
+  search(query: string, opts?: SearchOptions): Promise<SearchResponse>;
+}
+
+interface Ranked {
+  chunkId: number;
+  score: number;
+}
+
+/** SQL conditions over `d` (documents) and `c` (chunks) for the filters. */
+function filterSql(filters: SearchFilters | undefined): { sql: string; params: unknown[] } {
+  const conds: string[] = [];
+  const params: unknown[] = [];
+  if (!filters) return { sql: '1', params };
+  if (filters.maxSensitivity) {
+    const allowed = SENSITIVITY_LEVELS.slice(0, SENSITIVITY_LEVELS.indexOf(filters.maxSensitivity) + 1);
+    conds.push(`d.sensitivity IN (SELECT value FROM json_each(?))`);
+    params.push(JSON.stringify(allowed));
+  }
+  if (filters.docIds?.length) {
+    conds.push('d.id IN (SELECT value FROM json_each(?))');
+    params.push(JSON.stringify(filters.docIds));
+  }
+  if (filters.types?.length) {
+    conds.push('d.type IN (SELECT value FROM json_each(?))');
+    params.push(JSON.stringify(filters.types));
+  }
+  if (filters.languages?.length) {
+    conds.push('d.language IN (SELECT value FROM json_each(?))');
+    params.push(JSON.stringify(filters.languages));
+  }
+  if (filters.safetyOnly) conds.push('d.is_safety = 1');
+  for (const [key, value] of Object.entries(filters.tags ?? {})) {
+    conds.push('EXISTS (SELECT 1 FROM document_tags t WHERE t.doc_id = d.id AND t.key = ? AND t.value = ?)');
+    params.push(key, value);
+  }
+  return { sql: conds.length ? conds.join(' AND ') : '1', params };
+}
+
+function hasFilters(f: SearchFilters | undefined): boolean {
+  return f !== undefined && filterSql(f).sql !== '1';
+}
+
+export function keywordRanking(db: Db, query: string, limit: number, filters?: SearchFilters): Ranked[] {
+  const q = buildKeywordQuery(query);
+  if (!q.match) return [];
+  const f = filterSql(filters);
+  const rows = db
+    .prepare(
+      `SELECT c.id AS id, bm25(chunk_fts, 1.0, 8.0, 2.0) AS score
+       FROM chunk_fts JOIN chunks c ON c.id = chunk_fts.rowid JOIN documents d ON d.id = c.doc_id
+       WHERE chunk_fts MATCH ? AND ${f.sql}
+       ORDER BY score LIMIT ?`,
+    )
+    .all(q.match, ...f.params, limit) as Array<{ id: number; score: number }>;
+  return rows.map((r) => ({ chunkId: r.id, score: -r.score }));
+}
+
+export function vectorRanking(db: Db, vector: Float32Array, limit: number, filters?: SearchFilters): Ranked[] {
+  const filtered = hasFilters(filters);
+  const total = (db.prepare('SELECT COUNT(*) AS n FROM chunks WHERE embedded = 1').get() as { n: number }).n;
+  let fetch = filtered ? Math.max(limit * 10, 200) : limit;
+  for (;;) {
+    const k = Math.min(fetch, Math.max(1, total));
+    const near = knn(db, vector, k);
+    if (!filtered) return near.slice(0, limit).map((n) => ({ chunkId: n.chunkId, score: 1 - n.distance }));
+    const f = filterSql(filters);
+    const allowed = new Set(
+      (
+        db
+          .prepare(
+            `SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id
+             WHERE c.id IN (SELECT value FROM json_each(?)) AND ${f.sql}`,
+          )
+          .all(JSON.stringify(near.map((n) => n.chunkId)), ...f.params) as Array<{ id: number }>
+      ).map((r) => r.id),
+    );
+    const kept = near.filter((n) => allowed.has(n.chunkId));
+    if (kept.length >= limit || k >= total) {
+      return kept.slice(0, limit).map((n) => ({ chunkId: n.chunkId, score: 1 - n.distance }));
+    }
+    fetch *= 4;
+  }
+}
+
+/** Reciprocal rank fusion of ranked lists with per-list weights. */
+export function fuseRankings(lists: Array<{ ranked: Ranked[]; weight: number }>, rrfK: number): Map<number, number> {
+  const fused = new Map<number, number>();
+  for (const { ranked, weight } of lists) {
+    ranked.forEach((r, i) => fused.set(r.chunkId, (fused.get(r.chunkId) ?? 0) + weight / (rrfK + i + 1)));
+  }
+  return fused;
+}
+
+interface DocRow {
+  id: number;
+  title: string;
+  type: DocType;
+  source_path: string;
+  version: number;
+  sensitivity: Sensitivity;
+  is_safety: number;
+}
+
+export function createSearchService(deps: {
+  db: Db;
+  getEmbedder: () => Promise<Embedder | null>;
+  settings: () => SearchSettings;
+}): SearchService {
+  const { db } = deps;
+  return {
+    async search(query, opts = {}) {
+      const settings = deps.settings();
+      const k = Math.max(1, Math.min(opts.k ?? settings.topK, 200));
+      const requestedMode = opts.mode ?? 'hybrid';
+      let mode = requestedMode;
+      let notice: string | undefined;
+      let embedder: Embedder | null = null;
+      if (mode !== 'keyword') {
+        embedder = await deps.getEmbedder();
+        const space = currentVectorSpace(db);
+        if (!embedder || !space || space.modelId !== embedder.id) {
+          notice = embedder
+            ? 'Vectors are not built for the active embedding model yet: keyword-only search.'
+            : 'No embedding model installed: keyword-only search.';
+          mode = 'keyword';
+          embedder = null;
+        }
+      }
+      const pool = Math.max(k * 4, 40);
+      const keyword = mode !== 'vector' ? keywordRanking(db, query, mode === 'keyword' ? k : pool, opts.filters) : [];
+      const vector =
+        embedder && mode !== 'keyword'
+          ? vectorRanking(db, await embedder.embedQuery(query), mode === 'vector' ? k : pool, opts.filters)
+          : [];
+      const queryCodes = new Set(extractCodes(query));
+      const chunkIds = [...new Set([...keyword, ...vector].map((r) => r.chunkId))];
+      const chunks = getChunks(db, chunkIds);
+      const docIds = [...new Set([...chunks.values()].map((c) => c.docId))];
+      const docs = new Map(
+        (
+          db
+            .prepare(
+              'SELECT id, title, type, source_path, version, sensitivity, is_safety FROM documents WHERE id IN (SELECT value FROM json_each(?))',
+            )
+            .all(JSON.stringify(docIds)) as DocRow[]
+        ).map((d) => [d.id, d]),
+      );
+      const codeHit = (chunkId: number): boolean => {
+        if (queryCodes.size === 0) return false;
+        const c = chunks.get(chunkId);
+        const d = c ? docs.get(c.docId) : undefined;
+        if (!c || !d) return false;
+        return extractCodes(`${chunkContext(d.title, c.headingPath)}\n${c.text}`).some((code) => queryCodes.has(code));
+      };
+      const fused =
+        mode === 'hybrid'
+          ? fuseRankings(
+              [
+                { ranked: keyword, weight: settings.keywordWeight },
+                { ranked: vector, weight: 1 },
+              ],
+              settings.rrfK,
+            )
+          : new Map((mode === 'keyword' ? keyword : vector).map((r) => [r.chunkId, r.score]));
+      if (mode === 'hybrid') {
+        // An exact code or part-number hit counts as if it were ranked first in one more list.
+        for (const id of fused.keys()) if (codeHit(id)) fused.set(id, (fused.get(id) ?? 0) + 1 / (settings.rrfK + 1));
+      }
+      const kwScore = new Map(keyword.map((r) => [r.chunkId, r.score]));
+      const vecScore = new Map(vector.map((r) => [r.chunkId, r.score]));
+      const terms = buildKeywordQuery(query).terms;
+      const ordered = [...fused.entries()].sort((a, b) => b[1] - a[1]).slice(0, k);
+      const hits: SearchHit[] = [];
+      for (const [chunkId, score] of ordered) {
+        const c = chunks.get(chunkId);
+        const d = c ? docs.get(c.docId) : undefined;
+        if (!c || !d) continue;
+        const snip = makeSnippet(c.text, terms);
+        const scores: SearchHit['scores'] = { fused: score };
+        const kw = kwScore.get(chunkId);
+        const vs = vecScore.get(chunkId);
+        if (kw !== undefined) scores.keyword = kw;
+        if (vs !== undefined) scores.vector = vs;
+        hits.push({
+          rank: hits.length + 1,
+          chunkId,
+          docId: d.id,
+          docTitle: d.title,
+          docType: d.type,
+          sourcePath: d.source_path,
+          docVersion: d.version,
+          sensitivity: d.sensitivity,
+          isSafety: d.is_safety === 1,
+          pageStart: c.pageStart,
+          pageEnd: c.pageEnd,
+          headingPath: c.headingPath,
+          text: c.text,
+          snippet: snip.text,
+          highlights: snip.highlights,
+          boxes: c.boxes,
+          exactCodeMatch: codeHit(chunkId),
+          scores,
+        });
+      }
+      const response: SearchResponse = { query, requestedMode, mode, hits };
+      if (notice) response.notice = notice;
+      return response;
+    },
+  };
+}

@@ -1,0 +1,94 @@
+/**
+ * The knowledge store: one SQLite file (better-sqlite3) with sqlite-vec loaded,
+ * WAL mode, foreign keys, and schema migrations by version.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import * as sqliteVec from 'sqlite-vec';
+import { FieldbookError } from '../errors';
+import { MIGRATIONS } from './migrations';
+
+export type Db = Database.Database;
+
+export interface OpenedStore {
+  db: Db;
+  /** True when the previous session did not close the database cleanly (an integrity check ran). */
+  recoveredFromUncleanExit: boolean;
+  close(): void;
+}
+
+export const DB_FILE = 'fieldbook.db';
+const OPEN_MARKER = 'fieldbook.db.open';
+
+export function schemaVersion(db: Db): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+function migrate(db: Db): void {
+  const current = schemaVersion(db);
+  const latest = MIGRATIONS.length;
+  if (current > latest) {
+    throw new FieldbookError('DATABASE_NEWER', { detail: `schema ${current}, this build knows ${latest}` });
+  }
+  for (let v = current; v < latest; v++) {
+    const step = MIGRATIONS[v] as string;
+    db.transaction(() => {
+      db.exec(step);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
+
+/** Open (and create or migrate) the knowledge base inside `home`. */
+export function openStore(home: string): OpenedStore {
+  fs.mkdirSync(home, { recursive: true });
+  const file = path.join(home, DB_FILE);
+  const marker = path.join(home, OPEN_MARKER);
+  const unclean = fs.existsSync(marker) && fs.existsSync(file);
+  const db = new Database(file);
+  sqliteVec.load(db);
+  db.pragma('journal_mode = WAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  if (unclean) {
+    const result = db.pragma('quick_check', { simple: true });
+    if (result !== 'ok') {
+      db.close();
+      throw new FieldbookError('DATABASE_CORRUPT', { detail: String(result), file });
+    }
+  }
+  migrate(db);
+  fs.writeFileSync(marker, String(process.pid));
+  let closed = false;
+  return {
+    db,
+    recoveredFromUncleanExit: unclean,
+    close() {
+      if (closed) return;
+      closed = true;
+      db.close();
+      fs.rmSync(marker, { force: true });
+    },
+  };
+}
+
+/** Open a throwaway in-memory store (tests of pure logic). */
+export function openMemoryStore(): Db {
+  const db = new Database(':memory:');
+  sqliteVec.load(db);
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+  return db;
+}
+
+/** Run `fn` in a transaction with synchronous=FULL, for changes that must survive power loss. */
+export function durableTransaction<T>(db: Db, fn: () => T): T {
+  db.pragma('synchronous = FULL');
+  try {
+    return db.transaction(fn)();
+  } finally {
+    db.pragma('synchronous = NORMAL');
+  }
+}

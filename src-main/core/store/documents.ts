@@ -1,0 +1,283 @@
+/**
+ * Documents and chunks in SQLite: one transaction writes a document's row, its
+ * chunks, keyword-index rows and vectors, so a document is either fully present
+ * or not at all.
+ */
+import type { Db } from './db';
+import type { Box, Chunk, DocType } from '../ingest/types';
+import { extractCodes, indexText } from '../text/terms';
+import { deleteVectors, insertVector } from './vectors';
+
+export const SENSITIVITY_LEVELS = ['public', 'internal', 'confidential', 'restricted'] as const;
+export type Sensitivity = (typeof SENSITIVITY_LEVELS)[number];
+
+export function isSensitivity(v: string): v is Sensitivity {
+  return (SENSITIVITY_LEVELS as readonly string[]).includes(v);
+}
+
+export interface DocumentRecord {
+  id: number;
+  sourcePath: string;
+  title: string;
+  type: DocType;
+  sha256: string;
+  sizeBytes: number;
+  pages: number | null;
+  language: string;
+  sensitivity: Sensitivity;
+  isSafety: boolean;
+  version: number;
+  status: string;
+  warnings: string[];
+  tags: Record<string, string>;
+  chunkCount: number;
+  createdAt: string;
+  updatedAt: string;
+  indexedAt: string;
+}
+
+interface DocumentRow {
+  id: number;
+  source_path: string;
+  title: string;
+  type: DocType;
+  sha256: string;
+  size_bytes: number;
+  pages: number | null;
+  language: string;
+  sensitivity: Sensitivity;
+  is_safety: number;
+  version: number;
+  status: string;
+  warnings: string;
+  created_at: string;
+  updated_at: string;
+  indexed_at: string;
+  chunk_count: number;
+}
+
+const DOC_SELECT = `SELECT d.*, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.id) AS chunk_count FROM documents d`;
+
+function tagsOf(db: Db, docId: number): Record<string, string> {
+  const rows = db.prepare('SELECT key, value FROM document_tags WHERE doc_id = ? ORDER BY key').all(docId) as Array<{
+    key: string;
+    value: string;
+  }>;
+  return Object.fromEntries(rows.map((r) => [r.key, r.value]));
+}
+
+function toRecord(db: Db, row: DocumentRow): DocumentRecord {
+  return {
+    id: row.id,
+    sourcePath: row.source_path,
+    title: row.title,
+    type: row.type,
+    sha256: row.sha256,
+    sizeBytes: row.size_bytes,
+    pages: row.pages,
+    language: row.language,
+    sensitivity: row.sensitivity,
+    isSafety: row.is_safety === 1,
+    version: row.version,
+    status: row.status,
+    warnings: JSON.parse(row.warnings) as string[],
+    tags: tagsOf(db, row.id),
+    chunkCount: row.chunk_count,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    indexedAt: row.indexed_at,
+  };
+}
+
+export function getDocument(db: Db, id: number): DocumentRecord | null {
+  const row = db.prepare(`${DOC_SELECT} WHERE d.id = ?`).get(id) as DocumentRow | undefined;
+  return row ? toRecord(db, row) : null;
+}
+
+export function getDocumentByPath(db: Db, sourcePath: string): DocumentRecord | null {
+  const row = db.prepare(`${DOC_SELECT} WHERE d.source_path = ?`).get(sourcePath) as DocumentRow | undefined;
+  return row ? toRecord(db, row) : null;
+}
+
+export function listDocuments(db: Db): DocumentRecord[] {
+  const rows = db.prepare(`${DOC_SELECT} ORDER BY d.title COLLATE NOCASE`).all() as DocumentRow[];
+  return rows.map((r) => toRecord(db, r));
+}
+
+export interface NewDocument {
+  sourcePath: string;
+  title: string;
+  type: DocType;
+  sha256: string;
+  sizeBytes: number;
+  pages: number | null;
+  language: string;
+  sensitivity: Sensitivity;
+  isSafety: boolean;
+  tags: Record<string, string>;
+  warnings: string[];
+  chunks: Chunk[];
+  /** One vector per chunk (same order) when an embedder is active. */
+  vectors: Float32Array[] | null;
+}
+
+/** The text written to the keyword index's title column: document title + heading path. */
+export function chunkContext(title: string, headingPath: string[]): string {
+  return [title, ...headingPath].join(' › ');
+}
+
+/** Insert or replace a document with all its rows (call inside a transaction). */
+export function writeDocument(db: Db, doc: NewDocument, now: Date): number {
+  const existing = getDocumentByPath(db, doc.sourcePath);
+  const stamp = now.toISOString();
+  if (existing) deleteDocumentRows(db, existing.id);
+  const info = db
+    .prepare(
+      `INSERT INTO documents(source_path, title, type, sha256, size_bytes, pages, language, sensitivity, is_safety,
+         version, status, warnings, created_at, updated_at, indexed_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'indexed', ?, ?, ?, ?)`,
+    )
+    .run(
+      doc.sourcePath,
+      doc.title,
+      doc.type,
+      doc.sha256,
+      doc.sizeBytes,
+      doc.pages,
+      doc.language,
+      doc.sensitivity,
+      doc.isSafety ? 1 : 0,
+      existing ? existing.version + 1 : 1,
+      JSON.stringify(doc.warnings),
+      existing?.createdAt ?? stamp,
+      stamp,
+      stamp,
+    );
+  const docId = Number(info.lastInsertRowid);
+  const insTag = db.prepare('INSERT INTO document_tags(doc_id, key, value) VALUES (?, ?, ?)');
+  for (const [k, v] of Object.entries(doc.tags)) insTag.run(docId, k, v);
+  const insChunk = db.prepare(
+    `INSERT INTO chunks(doc_id, ord, page_start, page_end, heading_path, text, positions, embedded)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const insFts = db.prepare('INSERT INTO chunk_fts(rowid, body, codes, title) VALUES (?, ?, ?, ?)');
+  doc.chunks.forEach((chunk, i) => {
+    const vector = doc.vectors?.[i];
+    const res = insChunk.run(
+      docId,
+      chunk.ord,
+      chunk.pageStart,
+      chunk.pageEnd,
+      JSON.stringify(chunk.headingPath),
+      chunk.text,
+      chunk.boxes.length ? JSON.stringify(chunk.boxes) : null,
+      vector ? 1 : 0,
+    );
+    const chunkId = BigInt(res.lastInsertRowid);
+    const context = chunkContext(doc.title, chunk.headingPath);
+    insFts.run(chunkId, indexText(chunk.text), extractCodes(`${context}\n${chunk.text}`).join(' '), indexText(context));
+    if (vector) insertVector(db, chunkId, vector);
+  });
+  return docId;
+}
+
+/** Delete a document's chunks, index rows and vectors, then the document (call inside a transaction). */
+export function deleteDocumentRows(db: Db, docId: number): void {
+  const ids = (db.prepare('SELECT id FROM chunks WHERE doc_id = ?').all(docId) as Array<{ id: number }>).map(
+    (r) => r.id,
+  );
+  const delFts = db.prepare('DELETE FROM chunk_fts WHERE rowid = ?');
+  for (const id of ids) delFts.run(BigInt(id));
+  deleteVectors(db, ids);
+  db.prepare('DELETE FROM documents WHERE id = ?').run(docId);
+}
+
+export interface ChunkRecord {
+  id: number;
+  docId: number;
+  ord: number;
+  pageStart: number | null;
+  pageEnd: number | null;
+  headingPath: string[];
+  text: string;
+  boxes: Box[];
+}
+
+interface ChunkRow {
+  id: number;
+  doc_id: number;
+  ord: number;
+  page_start: number | null;
+  page_end: number | null;
+  heading_path: string;
+  text: string;
+  positions: string | null;
+}
+
+export function toChunkRecord(row: ChunkRow): ChunkRecord {
+  return {
+    id: row.id,
+    docId: row.doc_id,
+    ord: row.ord,
+    pageStart: row.page_start,
+    pageEnd: row.page_end,
+    headingPath: JSON.parse(row.heading_path) as string[],
+    text: row.text,
+    boxes: row.positions ? (JSON.parse(row.positions) as Box[]) : [],
+  };
+}
+
+export function getChunks(db: Db, ids: number[]): Map<number, ChunkRecord> {
+  const out = new Map<number, ChunkRecord>();
+  if (ids.length === 0) return out;
+  const rows = db
+    .prepare(`SELECT * FROM chunks WHERE id IN (SELECT value FROM json_each(?))`)
+    .all(JSON.stringify(ids)) as ChunkRow[];
+  for (const r of rows) out.set(r.id, toChunkRecord(r));
+  return out;
+}
+
+export function setDocumentLabels(
+  db: Db,
+  docId: number,
+  labels: { tags?: Record<string, string>; sensitivity?: Sensitivity; isSafety?: boolean },
+  now: Date,
+): void {
+  db.transaction(() => {
+    if (labels.tags) {
+      db.prepare('DELETE FROM document_tags WHERE doc_id = ?').run(docId);
+      const ins = db.prepare('INSERT INTO document_tags(doc_id, key, value) VALUES (?, ?, ?)');
+      for (const [k, v] of Object.entries(labels.tags)) ins.run(docId, k, v);
+    }
+    if (labels.sensitivity)
+      db.prepare('UPDATE documents SET sensitivity = ? WHERE id = ?').run(labels.sensitivity, docId);
+    if (labels.isSafety !== undefined)
+      db.prepare('UPDATE documents SET is_safety = ? WHERE id = ?').run(labels.isSafety ? 1 : 0, docId);
+    db.prepare('UPDATE documents SET updated_at = ? WHERE id = ?').run(now.toISOString(), docId);
+  })();
+}
+
+export interface StoreStats {
+  documents: number;
+  chunks: number;
+  embeddedChunks: number;
+  pages: number;
+  byType: Record<string, number>;
+  failures: number;
+}
+
+export function storeStats(db: Db): StoreStats {
+  const one = <T>(sql: string): T => db.prepare(sql).get() as T;
+  const byType = db.prepare('SELECT type, COUNT(*) AS n FROM documents GROUP BY type').all() as Array<{
+    type: string;
+    n: number;
+  }>;
+  return {
+    documents: one<{ n: number }>('SELECT COUNT(*) AS n FROM documents').n,
+    chunks: one<{ n: number }>('SELECT COUNT(*) AS n FROM chunks').n,
+    embeddedChunks: one<{ n: number }>('SELECT COUNT(*) AS n FROM chunks WHERE embedded = 1').n,
+    pages: one<{ n: number | null }>('SELECT SUM(pages) AS n FROM documents').n ?? 0,
+    byType: Object.fromEntries(byType.map((r) => [r.type, r.n])),
+    failures: one<{ n: number }>('SELECT COUNT(*) AS n FROM ingest_failures').n,
+  };
+}

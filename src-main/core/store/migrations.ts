@@ -1,0 +1,95 @@
+/**
+ * Schema migrations. Index i upgrades user_version i → i+1. Never edit a shipped step;
+ * add a new one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  /* 1: documents, chunks, keyword index, ingest jobs, settings, models */ `
+  CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+
+  CREATE TABLE documents (
+    id           INTEGER PRIMARY KEY,
+    source_path  TEXT NOT NULL UNIQUE,
+    title        TEXT NOT NULL,
+    type         TEXT NOT NULL CHECK (type IN ('pdf','docx','txt','md')),
+    sha256       TEXT NOT NULL,
+    size_bytes   INTEGER NOT NULL,
+    pages        INTEGER,
+    language     TEXT NOT NULL,
+    sensitivity  TEXT NOT NULL DEFAULT 'internal'
+                 CHECK (sensitivity IN ('public','internal','confidential','restricted')),
+    is_safety    INTEGER NOT NULL DEFAULT 0,
+    version      INTEGER NOT NULL DEFAULT 1,
+    status       TEXT NOT NULL DEFAULT 'indexed',
+    warnings     TEXT NOT NULL DEFAULT '[]',
+    created_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL,
+    indexed_at   TEXT NOT NULL
+  );
+
+  CREATE TABLE document_tags (
+    doc_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    key    TEXT NOT NULL,
+    value  TEXT NOT NULL,
+    PRIMARY KEY (doc_id, key)
+  );
+  CREATE INDEX document_tags_kv ON document_tags(key, value);
+
+  CREATE TABLE chunks (
+    id           INTEGER PRIMARY KEY,
+    doc_id       INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    ord          INTEGER NOT NULL,
+    page_start   INTEGER,
+    page_end     INTEGER,
+    heading_path TEXT NOT NULL DEFAULT '[]',
+    text         TEXT NOT NULL,
+    positions    TEXT,
+    embedded     INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (doc_id, ord)
+  );
+  CREATE INDEX chunks_unembedded ON chunks(embedded) WHERE embedded = 0;
+
+  CREATE VIRTUAL TABLE chunk_fts USING fts5(
+    body, codes, title,
+    content = '', contentless_delete = 1,
+    tokenize = 'porter unicode61 remove_diacritics 2'
+  );
+
+  CREATE TABLE ingest_failures (
+    source_path TEXT PRIMARY KEY,
+    code        TEXT NOT NULL,
+    detail      TEXT,
+    failed_at   TEXT NOT NULL
+  );
+
+  CREATE TABLE ingest_jobs (
+    id         INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    options    TEXT NOT NULL,
+    status     TEXT NOT NULL CHECK (status IN ('running','done','cancelled'))
+  );
+
+  CREATE TABLE ingest_job_files (
+    job_id INTEGER NOT NULL REFERENCES ingest_jobs(id) ON DELETE CASCADE,
+    path   TEXT NOT NULL,
+    state  TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending','done','failed','skipped')),
+    PRIMARY KEY (job_id, path)
+  );
+
+  CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+
+  CREATE TABLE approved_models (
+    kind        TEXT NOT NULL CHECK (kind IN ('embedding','llm')),
+    name        TEXT NOT NULL,
+    file        TEXT NOT NULL,
+    sha256      TEXT NOT NULL,
+    approved_at TEXT NOT NULL,
+    PRIMARY KEY (kind, name, file)
+  );
+  `,
+];
