@@ -58,9 +58,7 @@ function isTextItem(item: unknown): item is TextItemLike {
  */
 function findGutters(items: Item[], pageWidth: number, pageHeight: number): number[] {
   // Running headers/footers often cross the gutter: look only at the body of the page.
-  const narrow = items.filter(
-    (it) => it.w < pageWidth * 0.45 && it.str.trim() && it.top > pageHeight * 0.09 && it.top < pageHeight * 0.9,
-  );
+  const narrow = items.filter((it) => it.w < pageWidth * 0.45 && it.str.trim() && !inMarginBand(it.top, pageHeight));
   if (narrow.length < 12) return [];
   const minX = Math.min(...narrow.map((i) => i.x));
   const maxX = Math.max(...narrow.map((i) => i.x + i.w));
@@ -95,9 +93,15 @@ function findGutters(items: Item[], pageWidth: number, pageHeight: number): numb
   return kept;
 }
 
-function buildLines(items: Item[], gutters: number[]): Line[] {
+/** Top and bottom bands of a page where running headers and footers live. */
+function inMarginBand(top: number, pageHeight: number): boolean {
+  return top < pageHeight * 0.09 || top > pageHeight * 0.9;
+}
+
+function buildLines(items: Item[], gutters: number[], pageHeight: number): Line[] {
   const columnOf = (it: Item): number => {
     if (gutters.length === 0) return 0;
+    if (inMarginBand(it.top, pageHeight)) return -1; // headers/footers read as one line across the page
     let col = 0;
     for (const g of gutters) {
       if (it.x >= g - 1) col++;
@@ -163,12 +167,13 @@ const PAGE_NUMBER_RE =
   /^(?:page\s*)?[-–—]?\s*\d{1,4}\s*[-–—]?(?:\s*(?:of|\/)\s*\d{1,4})?$|^第\s*\d+\s*頁|^\d{1,3}-\d{1,3}$/i;
 
 function marginKey(text: string): string {
-  return text.replace(/\d+/g, '#').replace(/\s+/g, ' ').trim().toLowerCase();
+  // Page numbers and letter-spacing differ from page to page; the words do not.
+  return text.replace(/[\d\s|]+/g, '').toLowerCase();
 }
 
 /** Drop running headers/footers (repeated in the margins) and bare page numbers. */
 function dropHeadersAndFooters(pages: PageLines[]): void {
-  const inMargin = (l: Line, p: PageLines): boolean => l.top < p.height * 0.09 || l.top > p.height * 0.9;
+  const inMargin = (l: Line, p: PageLines): boolean => inMarginBand(l.top, p.height);
   const counts = new Map<string, number>();
   for (const p of pages) {
     const keys = new Set(p.lines.filter((l) => inMargin(l, p)).map((l) => marginKey(l.text)));
@@ -325,7 +330,7 @@ export async function parsePdf(
         page: n,
         width: viewport.width,
         height: viewport.height,
-        lines: readingOrder(buildLines(items, gutters)),
+        lines: readingOrder(buildLines(items, gutters, viewport.height)),
       });
       page.cleanup();
       onPage?.({ page: n, pages: pdf.numPages });
