@@ -19,6 +19,7 @@ import {
   storeStats,
   type Sensitivity,
 } from '../core/store/documents';
+import { cmdEval, EvalUsageError } from './eval-command';
 import { bold, dim, formatError, formatHit, type Output } from './format';
 
 export const EXIT = { ok: 0, partial: 1, usage: 2, fatal: 3 } as const;
@@ -45,6 +46,8 @@ Usage: fieldbook <command> [options]   (from a checkout: npm run fieldbook -- <c
   models [use <name> | off]   embedding models: list, approve and activate, or turn off
   reembed                build missing vectors for the active embedding model
   demo                   ingest the sample knowledge base and run sample questions
+  eval retrieval --corpus C.jsonl --queries Q.jsonl [--embedding-model DIR] [--limit N]
+                         retrieval quality (Recall@1/5/10, MRR@10, nDCG@10) per search mode
 
 Common options: --json (machine-readable output), --home DIR (data directory; or FIELDBOOK_HOME)
 `;
@@ -332,10 +335,18 @@ export async function runCli(argv: string[], o: Output, env: NodeJS.ProcessEnv =
     o.out(USAGE);
     return command ? EXIT.ok : EXIT.usage;
   }
-  const known = ['ingest', 'search', 'docs', 'remove', 'stats', 'models', 'reembed', 'demo'];
+  const known = ['ingest', 'search', 'docs', 'remove', 'stats', 'models', 'reembed', 'demo', 'eval'];
   if (!known.includes(command)) {
     o.err(`Unknown command "${command}".\n\n${USAGE}`);
     return EXIT.usage;
+  }
+  if (command === 'eval') {
+    // Evaluation works in its own throwaway data directory.
+    try {
+      return await cmdEval(args, o, json);
+    } catch (err) {
+      return reportFailure(err, o, json);
+    }
   }
   if (command === 'demo' && !home && !env.FIELDBOOK_HOME) home = path.join(appRoot(), '.fieldbook-demo');
   let fb: Fieldbook | null = null;
@@ -363,15 +374,23 @@ export async function runCli(argv: string[], o: Output, env: NodeJS.ProcessEnv =
         return await cmdDemo(fb, o, json);
     }
   } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      o.err(`${(err as Error).message}\n\nRun "fieldbook help" for usage.`);
-      return EXIT.usage;
-    }
-    const report = describeError(err);
-    if (json) o.out(JSON.stringify({ error: report }));
-    else o.err(`✗ ${formatError(o, report)}`);
-    return EXIT.fatal;
+    return reportFailure(err, o, json);
   } finally {
     await fb?.close();
   }
+}
+
+function reportFailure(err: unknown, o: Output, json: boolean): number {
+  if (
+    err instanceof UsageError ||
+    err instanceof EvalUsageError ||
+    (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+  ) {
+    o.err(`${(err as Error).message}\n\nRun "fieldbook help" for usage.`);
+    return EXIT.usage;
+  }
+  const report = describeError(err);
+  if (json) o.out(JSON.stringify({ error: report }));
+  else o.err(`✗ ${formatError(o, report)}`);
+  return EXIT.fatal;
 }

@@ -20,6 +20,9 @@ function nodeChannel(): Channel | null {
   };
 }
 
+// If the parent dies (even by SIGKILL) the IPC channel closes: do not linger as an orphan.
+if (typeof process.send === 'function') process.on('disconnect', () => process.exit(0));
+
 interface ParentPortLike {
   postMessage(msg: unknown): void;
   on(event: 'message', handler: (e: { data: unknown }) => void): void;

@@ -6,7 +6,7 @@ import type { SearchSettings } from '../config';
 import type { Embedder } from '../embed/embedder';
 import type { Box, DocType } from '../ingest/types';
 import type { Db } from '../store/db';
-import { chunkContext, getChunks, SENSITIVITY_LEVELS, type Sensitivity } from '../store/documents';
+import { chunkContext, getChunks, SENSITIVITY_LEVELS, type ChunkRecord, type Sensitivity } from '../store/documents';
 import { currentVectorSpace, knn } from '../store/vectors';
 import { makeSnippet } from '../text/snippet';
 import { buildKeywordQuery, extractCodes } from '../text/terms';
@@ -61,6 +61,9 @@ export interface SearchOptions {
 }
 
 export interface SearchService {
+  /** Ranked chunks without snippets (evaluation, answer assembly). */
+  rank(query: string, opts?: SearchOptions): Promise<Ranking>;
+  /** Ranked chunks as hits with highlighted snippets (UI, CLI). */
   search(query: string, opts?: SearchOptions): Promise<SearchResponse>;
 }
 
@@ -164,89 +167,114 @@ interface DocRow {
   is_safety: number;
 }
 
+/** A ranked chunk before snippets are cut (what evaluation and answer assembly need). */
+export interface RankedChunk {
+  chunk: ChunkRecord;
+  doc: DocRow;
+  exactCodeMatch: boolean;
+  scores: SearchHit['scores'];
+}
+
+export interface Ranking {
+  requestedMode: SearchMode;
+  mode: SearchMode;
+  notice?: string;
+  ranked: RankedChunk[];
+}
+
 export function createSearchService(deps: {
   db: Db;
   getEmbedder: () => Promise<Embedder | null>;
   settings: () => SearchSettings;
 }): SearchService {
   const { db } = deps;
+
+  async function rank(query: string, opts: SearchOptions = {}): Promise<Ranking> {
+    const settings = deps.settings();
+    const k = Math.max(1, Math.min(opts.k ?? settings.topK, 200));
+    const requestedMode = opts.mode ?? 'hybrid';
+    let mode = requestedMode;
+    let notice: string | undefined;
+    let embedder: Embedder | null = null;
+    if (mode !== 'keyword') {
+      embedder = await deps.getEmbedder();
+      const space = currentVectorSpace(db);
+      if (!embedder || !space || space.modelId !== embedder.id) {
+        notice = embedder
+          ? 'Vectors are not built for the active embedding model yet: keyword-only search.'
+          : 'No embedding model installed: keyword-only search.';
+        mode = 'keyword';
+        embedder = null;
+      }
+    }
+    const pool = Math.max(k * 4, 40);
+    const keyword = mode !== 'vector' ? keywordRanking(db, query, mode === 'keyword' ? k : pool, opts.filters) : [];
+    const vector =
+      embedder && mode !== 'keyword'
+        ? vectorRanking(db, await embedder.embedQuery(query), mode === 'vector' ? k : pool, opts.filters)
+        : [];
+    const queryCodes = new Set(extractCodes(query));
+    const chunks = getChunks(db, [...new Set([...keyword, ...vector].map((r) => r.chunkId))]);
+    const docIds = [...new Set([...chunks.values()].map((c) => c.docId))];
+    const docs = new Map(
+      (
+        db
+          .prepare(
+            'SELECT id, title, type, source_path, version, sensitivity, is_safety FROM documents WHERE id IN (SELECT value FROM json_each(?))',
+          )
+          .all(JSON.stringify(docIds)) as DocRow[]
+      ).map((d) => [d.id, d]),
+    );
+    const codeHit = (chunkId: number): boolean => {
+      if (queryCodes.size === 0) return false;
+      const c = chunks.get(chunkId);
+      const d = c ? docs.get(c.docId) : undefined;
+      if (!c || !d) return false;
+      return extractCodes(`${chunkContext(d.title, c.headingPath)}\n${c.text}`).some((code) => queryCodes.has(code));
+    };
+    const fused =
+      mode === 'hybrid'
+        ? fuseRankings(
+            [
+              { ranked: keyword, weight: settings.keywordWeight },
+              { ranked: vector, weight: 1 },
+            ],
+            settings.rrfK,
+          )
+        : new Map((mode === 'keyword' ? keyword : vector).map((r) => [r.chunkId, r.score]));
+    if (mode === 'hybrid') {
+      // An exact code or part-number hit counts as if it were ranked first in one more list.
+      for (const id of fused.keys()) if (codeHit(id)) fused.set(id, (fused.get(id) ?? 0) + 1 / (settings.rrfK + 1));
+    }
+    const kwScore = new Map(keyword.map((r) => [r.chunkId, r.score]));
+    const vecScore = new Map(vector.map((r) => [r.chunkId, r.score]));
+    const ranked: RankedChunk[] = [];
+    for (const [chunkId, score] of [...fused.entries()].sort((a, b) => b[1] - a[1]).slice(0, k)) {
+      const chunk = chunks.get(chunkId);
+      const doc = chunk ? docs.get(chunk.docId) : undefined;
+      if (!chunk || !doc) continue;
+      const scores: SearchHit['scores'] = { fused: score };
+      const kw = kwScore.get(chunkId);
+      const vs = vecScore.get(chunkId);
+      if (kw !== undefined) scores.keyword = kw;
+      if (vs !== undefined) scores.vector = vs;
+      ranked.push({ chunk, doc, exactCodeMatch: codeHit(chunkId), scores });
+    }
+    const ranking: Ranking = { requestedMode, mode, ranked };
+    if (notice) ranking.notice = notice;
+    return ranking;
+  }
+
   return {
+    rank,
     async search(query, opts = {}) {
-      const settings = deps.settings();
-      const k = Math.max(1, Math.min(opts.k ?? settings.topK, 200));
-      const requestedMode = opts.mode ?? 'hybrid';
-      let mode = requestedMode;
-      let notice: string | undefined;
-      let embedder: Embedder | null = null;
-      if (mode !== 'keyword') {
-        embedder = await deps.getEmbedder();
-        const space = currentVectorSpace(db);
-        if (!embedder || !space || space.modelId !== embedder.id) {
-          notice = embedder
-            ? 'Vectors are not built for the active embedding model yet: keyword-only search.'
-            : 'No embedding model installed: keyword-only search.';
-          mode = 'keyword';
-          embedder = null;
-        }
-      }
-      const pool = Math.max(k * 4, 40);
-      const keyword = mode !== 'vector' ? keywordRanking(db, query, mode === 'keyword' ? k : pool, opts.filters) : [];
-      const vector =
-        embedder && mode !== 'keyword'
-          ? vectorRanking(db, await embedder.embedQuery(query), mode === 'vector' ? k : pool, opts.filters)
-          : [];
-      const queryCodes = new Set(extractCodes(query));
-      const chunkIds = [...new Set([...keyword, ...vector].map((r) => r.chunkId))];
-      const chunks = getChunks(db, chunkIds);
-      const docIds = [...new Set([...chunks.values()].map((c) => c.docId))];
-      const docs = new Map(
-        (
-          db
-            .prepare(
-              'SELECT id, title, type, source_path, version, sensitivity, is_safety FROM documents WHERE id IN (SELECT value FROM json_each(?))',
-            )
-            .all(JSON.stringify(docIds)) as DocRow[]
-        ).map((d) => [d.id, d]),
-      );
-      const codeHit = (chunkId: number): boolean => {
-        if (queryCodes.size === 0) return false;
-        const c = chunks.get(chunkId);
-        const d = c ? docs.get(c.docId) : undefined;
-        if (!c || !d) return false;
-        return extractCodes(`${chunkContext(d.title, c.headingPath)}\n${c.text}`).some((code) => queryCodes.has(code));
-      };
-      const fused =
-        mode === 'hybrid'
-          ? fuseRankings(
-              [
-                { ranked: keyword, weight: settings.keywordWeight },
-                { ranked: vector, weight: 1 },
-              ],
-              settings.rrfK,
-            )
-          : new Map((mode === 'keyword' ? keyword : vector).map((r) => [r.chunkId, r.score]));
-      if (mode === 'hybrid') {
-        // An exact code or part-number hit counts as if it were ranked first in one more list.
-        for (const id of fused.keys()) if (codeHit(id)) fused.set(id, (fused.get(id) ?? 0) + 1 / (settings.rrfK + 1));
-      }
-      const kwScore = new Map(keyword.map((r) => [r.chunkId, r.score]));
-      const vecScore = new Map(vector.map((r) => [r.chunkId, r.score]));
+      const ranking = await rank(query, opts);
       const terms = buildKeywordQuery(query).terms;
-      const ordered = [...fused.entries()].sort((a, b) => b[1] - a[1]).slice(0, k);
-      const hits: SearchHit[] = [];
-      for (const [chunkId, score] of ordered) {
-        const c = chunks.get(chunkId);
-        const d = c ? docs.get(c.docId) : undefined;
-        if (!c || !d) continue;
+      const hits = ranking.ranked.map(({ chunk: c, doc: d, exactCodeMatch, scores }, i): SearchHit => {
         const snip = makeSnippet(c.text, terms);
-        const scores: SearchHit['scores'] = { fused: score };
-        const kw = kwScore.get(chunkId);
-        const vs = vecScore.get(chunkId);
-        if (kw !== undefined) scores.keyword = kw;
-        if (vs !== undefined) scores.vector = vs;
-        hits.push({
-          rank: hits.length + 1,
-          chunkId,
+        return {
+          rank: i + 1,
+          chunkId: c.id,
           docId: d.id,
           docTitle: d.title,
           docType: d.type,
@@ -261,12 +289,12 @@ export function createSearchService(deps: {
           snippet: snip.text,
           highlights: snip.highlights,
           boxes: c.boxes,
-          exactCodeMatch: codeHit(chunkId),
+          exactCodeMatch,
           scores,
-        });
-      }
-      const response: SearchResponse = { query, requestedMode, mode, hits };
-      if (notice) response.notice = notice;
+        };
+      });
+      const response: SearchResponse = { query, requestedMode: ranking.requestedMode, mode: ranking.mode, hits };
+      if (ranking.notice) response.notice = ranking.notice;
       return response;
     },
   };

@@ -12,6 +12,9 @@ export interface Snippet {
 
 /** Normalise char by char, keeping a map from normalised offsets back to original offsets. */
 function normalizedWithMap(text: string): { norm: string; map: number[] } {
+  const whole = normalizeForMatch(text);
+  // Usual case: folding kept every UTF-16 unit in place, so offsets map one to one.
+  if (whole.length === text.length) return { norm: whole, map: Array.from({ length: text.length + 1 }, (_, i) => i) };
   let norm = '';
   const map: number[] = [];
   let offset = 0;
