@@ -20,7 +20,7 @@ import {
   type Sensitivity,
 } from '../core/store/documents';
 import { cmdEval, EvalUsageError } from './eval-command';
-import { bold, dim, formatError, formatHit, type Output } from './format';
+import { bold, dim, formatError, formatHit, pageLabel, type Output } from './format';
 
 export const EXIT = { ok: 0, partial: 1, usage: 2, fatal: 3 } as const;
 
@@ -40,10 +40,14 @@ Usage: fieldbook <command> [options]   (from a checkout: npm run fieldbook -- <c
       -k N                 number of results (default 8)
       --mode M             hybrid | keyword | vector (default hybrid)
       --tag key=value      filter by label (repeatable); --type pdf; --lang zh-TW
+  ask "<question>"       answer with citations (local LLM, or extractive without one)
+      --conversation ID    follow-up in an earlier conversation; --tag key=value filters
   docs                   list documents
   remove <id|path…>      remove documents
   stats                  counts and sizes
-  models [use <name> | off]   embedding models: list, approve and activate, or turn off
+  models                 list embedding and language models
+  models use <name>      approve and activate a model (folder name, or a .gguf file name)
+  models off embedding|llm
   reembed                build missing vectors for the active embedding model
   demo                   ingest the sample knowledge base and run sample questions
   eval retrieval --corpus C.jsonl --queries Q.jsonl [--embedding-model DIR] [--limit N]
@@ -132,6 +136,66 @@ async function cmdIngest(fb: Fieldbook, args: string[], o: Output, json: boolean
   if (json) o.out(JSON.stringify(report));
   else printIngestReport(o, report);
   return report.counts.failed > 0 ? EXIT.partial : EXIT.ok;
+}
+
+async function cmdAsk(fb: Fieldbook, args: string[], o: Output, json: boolean): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      conversation: { type: 'string' },
+      tag: { type: 'string', multiple: true },
+    },
+  });
+  const question = positionals.join(' ').trim();
+  if (!question) throw new UsageError('ask needs a question, e.g. fieldbook ask "E-203 怎麼復位？"');
+  const askOpts: Parameters<Fieldbook['answers']['ask']>[1] = {};
+  if (values.conversation !== undefined) {
+    const id = Number(values.conversation);
+    if (!Number.isInteger(id) || id < 1) throw new UsageError('--conversation expects a conversation id');
+    askOpts.conversationId = id;
+  }
+  const tags = parseTags(values.tag);
+  if (tags) askOpts.filters = { tags };
+  const controller = new AbortController();
+  const onSigint = (): void => controller.abort();
+  process.once('SIGINT', onSigint);
+  askOpts.signal = controller.signal;
+  if (!json) askOpts.onToken = (t) => process.stdout.write(t);
+  try {
+    const res = await fb.answers.ask(question, askOpts);
+    if (json) {
+      o.out(JSON.stringify(res));
+      return EXIT.ok;
+    }
+    process.stdout.write('\n');
+    o.out('');
+    if (res.needsReview) o.out(bold(o, `⚠ Needs manual review (confidence ${res.confidence.toFixed(2)})`));
+    for (const c of res.citations) {
+      const where = [pageLabel(c.page, c.page), c.headingPath.join(' › ')].filter(Boolean).join(' · ');
+      o.out(
+        `[${c.n}] ${c.docTitle}${where ? `  ${where}` : ''}${c.supported ? '' : '  (unsupported — check the source)'}`,
+      );
+      o.out(dim(o, `    ${c.sourcePath}`));
+    }
+    if (res.safetyRules.length) {
+      o.out(bold(o, 'Safety rules:'));
+      for (const r of res.safetyRules)
+        o.out(`  ${r.docTitle}  ${pageLabel(r.page, r.page)} ${r.headingPath.join(' › ')}`);
+    }
+    if (res.invalidCitations.length)
+      o.out(dim(o, `Dropped citation markers that pointed at nothing: ${res.invalidCitations.join(', ')}`));
+    const ttft = res.timings.timeToFirstTokenMs;
+    o.out(
+      dim(
+        o,
+        `mode: ${res.mode}${res.model ? ` (${res.model})` : ''} · confidence ${res.confidence.toFixed(2)} · conversation ${res.conversationId}${ttft !== undefined && ttft !== null ? ` · first token ${ttft} ms` : ''}${res.notice ? ` · ${res.notice}` : ''}`,
+      ),
+    );
+    return EXIT.ok;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
 }
 
 async function cmdSearch(fb: Fieldbook, args: string[], o: Output, json: boolean): Promise<number> {
@@ -247,28 +311,57 @@ async function cmdStats(fb: Fieldbook, o: Output, json: boolean): Promise<number
 
 async function cmdModels(fb: Fieldbook, args: string[], o: Output, json: boolean): Promise<number> {
   const [action, name] = args;
-  let status;
   if (action === 'use') {
-    if (!name) throw new UsageError('models use needs a model folder name');
-    status = await fb.useEmbeddingModel(name);
-    const n = await fb.ingest.embedMissing();
-    if (!json) o.out(`Active embedding model: ${status.active ?? 'none'} (${n} chunks embedded)`);
-  } else if (action === 'off') {
-    status = await fb.useEmbeddingModel(null);
-    if (!json) o.out('Embedding model turned off: search is keyword-only.');
-  } else if (action === undefined || action === 'list') {
-    status = await fb.embeddingStatus();
-    if (!json) {
-      o.out(`Active embedding model: ${status.active ?? 'none (keyword-only search)'}`);
-      if (status.problem) o.out(`Problem: ${status.problem}`);
-      for (const m of status.available)
-        o.out(`  ${m.name}  ${(m.sizeBytes / 1048576).toFixed(1)} MB  ${m.dtype}  ${m.dir}`);
-      for (const m of status.invalid) o.out(`  ✗ ${m.dir}: ${m.reason}`);
-      if (status.available.length === 0)
-        o.out('No embedding models found. Put one in models/embedding/<name>/ (see models/README.md).');
+    if (!name) throw new UsageError('models use needs an embedding model folder name or a .gguf file name');
+    if (name.toLowerCase().endsWith('.gguf')) {
+      const status = await fb.useLlmModel(name);
+      o.out(json ? JSON.stringify(status) : `Active language model: ${status.active}`);
+    } else {
+      const status = await fb.useEmbeddingModel(name);
+      const n = await fb.ingest.embedMissing();
+      o.out(
+        json
+          ? JSON.stringify({ ...status, embedded: n })
+          : `Active embedding model: ${status.active ?? 'none'} (${n} chunks embedded)`,
+      );
     }
-  } else throw new UsageError(`unknown models action "${action}"`);
-  if (json) o.out(JSON.stringify(status));
+    return EXIT.ok;
+  }
+  if (action === 'off') {
+    if (name === 'llm') await fb.useLlmModel(null);
+    else if (name === 'embedding') await fb.useEmbeddingModel(null);
+    else throw new UsageError('models off needs "embedding" or "llm"');
+    o.out(
+      json
+        ? JSON.stringify({ off: name })
+        : name === 'llm'
+          ? 'Language model off: answers are extractive.'
+          : 'Embedding model off: search is keyword-only.',
+    );
+    return EXIT.ok;
+  }
+  if (action !== undefined && action !== 'list') throw new UsageError(`unknown models action "${action}"`);
+  const embedding = await fb.embeddingStatus();
+  const llm = await fb.llmStatus();
+  if (json) {
+    o.out(JSON.stringify({ embedding, llm }));
+    return EXIT.ok;
+  }
+  o.out(bold(o, `Embedding model: ${embedding.active ?? 'none — search is keyword-only'}`));
+  if (embedding.problem) o.out(`  problem: ${embedding.problem}`);
+  for (const m of embedding.available)
+    o.out(`  ${m.name}  ${(m.sizeBytes / 1048576).toFixed(1)} MB  ${m.dtype}  ${m.dir}`);
+  for (const m of embedding.invalid) o.out(`  ✗ ${m.dir}: ${m.reason}`);
+  o.out(bold(o, `Language model: ${llm.active ?? 'none — answers are extractive'}`));
+  if (llm.problem) o.out(`  problem: ${llm.problem}`);
+  for (const m of llm.available) {
+    o.out(
+      `  ${m.name}  ${(m.sizeBytes / 1048576).toFixed(1)} MB  ${m.quantization ?? '?'}  ctx ${m.contextLength ?? '?'}  ${m.parameters ?? ''}`,
+    );
+  }
+  for (const m of llm.invalid) o.out(`  ✗ ${m.file}: ${m.reason}`);
+  if (embedding.available.length + llm.available.length === 0)
+    o.out('No models found. See models/README.md for where to put them.');
   return EXIT.ok;
 }
 
@@ -335,7 +428,7 @@ export async function runCli(argv: string[], o: Output, env: NodeJS.ProcessEnv =
     o.out(USAGE);
     return command ? EXIT.ok : EXIT.usage;
   }
-  const known = ['ingest', 'search', 'docs', 'remove', 'stats', 'models', 'reembed', 'demo', 'eval'];
+  const known = ['ingest', 'search', 'ask', 'docs', 'remove', 'stats', 'models', 'reembed', 'demo', 'eval'];
   if (!known.includes(command)) {
     o.err(`Unknown command "${command}".\n\n${USAGE}`);
     return EXIT.usage;
@@ -357,6 +450,8 @@ export async function runCli(argv: string[], o: Output, env: NodeJS.ProcessEnv =
         return await cmdIngest(fb, args, o, json);
       case 'search':
         return await cmdSearch(fb, args, o, json);
+      case 'ask':
+        return await cmdAsk(fb, args, o, json);
       case 'docs':
         return cmdDocs(fb, o, json);
       case 'remove':

@@ -58,7 +58,26 @@ export interface SearchSettings {
   keywordWeight: number;
 }
 
+export interface AnswerSettings {
+  /** Active GGUF file name (under models/llm), or null for extractive answers. */
+  llmModel: string | null;
+  /** Context window to create for the LLM, in tokens. */
+  contextSize: number;
+  /** Budget of retrieved text in the prompt, in model tokens (prompt processing dominates CPU latency). */
+  contextTokens: number;
+  maxAnswerTokens: number;
+  /** Generation time limit. */
+  timeoutMs: number;
+  /** Answers below this confidence are flagged "needs manual review". */
+  confidenceThreshold: number;
+  /** Passages retrieved per question before the token budget is applied. */
+  retrievalDepth: number;
+  /** Record each question in the audit log. */
+  auditQuestions: boolean;
+}
+
 export interface Settings {
+  answer: AnswerSettings;
   chunk: ChunkSettings;
   search: SearchSettings;
   limits: IngestLimits;
@@ -68,7 +87,17 @@ export interface Settings {
 }
 
 export const DEFAULT_SETTINGS: Settings = {
-  chunk: { chunkSize: 350, chunkOverlap: 50 },
+  answer: {
+    llmModel: null,
+    contextSize: 4096,
+    contextTokens: 1500,
+    maxAnswerTokens: 512,
+    timeoutMs: 120_000,
+    confidenceThreshold: 0.6,
+    retrievalDepth: 6,
+    auditQuestions: true,
+  },
+  chunk: { chunkSize: 250, chunkOverlap: 50 },
   search: { topK: 8, rrfK: 60, keywordWeight: 1 },
   limits: {
     maxFileBytes: 200 * 1024 * 1024,

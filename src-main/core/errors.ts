@@ -143,6 +143,24 @@ const ERROR_TABLE = {
     hintEn: 'An administrator must approve the model: `fieldbook models approve <path>`.',
     hintZh: '需由管理員核准模型：`fieldbook models approve <路徑>`。',
   },
+  LLM_LOAD_FAILED: {
+    en: 'The language model could not be loaded',
+    zh: '無法載入語言模型',
+    hintEn: 'Check that the .gguf file is complete and fits in memory; answers use extractive mode meanwhile.',
+    hintZh: '請確認 .gguf 檔案完整且記憶體足夠；在此期間改用摘錄模式回答。',
+  },
+  LLM_CRASHED: {
+    en: 'The language model stopped unexpectedly',
+    zh: '語言模型意外停止',
+    hintEn: 'It restarts on the next question; this answer uses extractive mode.',
+    hintZh: '下一個問題會自動重新啟動；本次改用摘錄模式回答。',
+  },
+  CONVERSATION_NOT_FOUND: {
+    en: 'No such conversation',
+    zh: '找不到此對話',
+    hintEn: 'Start a new conversation.',
+    hintZh: '請開始新的對話。',
+  },
   DATABASE_NEWER: {
     en: 'The knowledge base was created by a newer version of Fieldbook',
     zh: '知識庫由較新版本的 Fieldbook 建立',

@@ -3,11 +3,15 @@
  * the Electron main process and the tests all start here.
  */
 import path from 'node:path';
-import { appRoot, defaultHome, type Settings } from './config';
+import { createAnswerService, type AnswerService } from './answer/answer-service';
+import { SYSTEM_PROMPT } from './answer/prompt';
+import { appRoot, defaultHome, type AnswerSettings, type Settings } from './config';
 import { discoverEmbeddingModels, loadEmbedder, type Embedder, type EmbeddingModelInfo } from './embed/embedder';
 import { FieldbookError } from './errors';
 import { createIngestService, type IngestService } from './ingest/ingest-service';
 import { createParserPool, type ParserPool, type ParserSpawner } from './ingest/parser-pool';
+import { defaultThreads, startLlm, type Generator, type LlmSpawner } from './llm/llm-client';
+import { discoverLlmModels, type LlmModelInfo } from './llm/llm-models';
 import { approveModelFile, verifyModelFile } from './models/approvals';
 import { createSearchService, type SearchService } from './search/search-service';
 import { openStore, type Db } from './store/db';
@@ -21,7 +25,21 @@ export interface FieldbookOptions {
   /** How parser processes are started (child_process by default; utilityProcess in Electron). */
   spawnParser?: ParserSpawner;
   parserCount?: number;
+  /** Folders holding .gguf files (default: <app>/models/llm and <home>/models/llm). */
+  llmModelRoots?: string[];
+  /** How the LLM process is started (child_process by default; utilityProcess in Electron). */
+  spawnLlm?: LlmSpawner;
+  /** Replace the LLM entirely (tests use a deterministic generator behind the same interface). */
+  createGenerator?: (model: LlmModelInfo, settings: AnswerSettings) => Promise<Generator>;
   now?: () => Date;
+}
+
+export interface LlmStatus {
+  active: string | null;
+  loaded: boolean;
+  problem: string | null;
+  available: LlmModelInfo[];
+  invalid: Array<{ file: string; reason: string }>;
 }
 
 export interface EmbeddingStatus {
@@ -37,7 +55,14 @@ export interface Fieldbook {
   db: Db;
   ingest: IngestService;
   search: SearchService;
+  answers: AnswerService;
   settings(): Settings;
+  /** The active LLM (started on first use and kept loaded), or null for extractive answers. */
+  generator(): Promise<Generator | null>;
+  llmStatus(): Promise<LlmStatus>;
+  /** Approve a GGUF file (records its SHA-256) and make it the active LLM; null turns answers extractive. */
+  useLlmModel(name: string | null): Promise<LlmStatus>;
+  unloadLlm(): Promise<void>;
   updateSettings(patch: SettingsPatch): Settings;
   embedder(): Promise<Embedder | null>;
   embeddingStatus(): Promise<EmbeddingStatus>;
@@ -66,6 +91,63 @@ export function openFieldbook(opts: FieldbookOptions = {}): Fieldbook {
     });
     return parser;
   };
+  const llmRoots = opts.llmModelRoots ?? [path.join(appRoot(), 'models', 'llm'), path.join(home, 'models', 'llm')];
+  let llm: { name: string; generator: Promise<Generator> } | null = null;
+  let llmProblem: string | null = null;
+
+  const generator = async (): Promise<Generator | null> => {
+    const name = settings.answer.llmModel;
+    if (!name) return null;
+    if (llm?.name !== name) {
+      await unloadLlm();
+      const model = (await discoverLlmModels(llmRoots)).models.find((m) => m.name === name);
+      if (!model) {
+        llmProblem = `Language model "${name}" not found in ${llmRoots.join(', ')}: extractive answers.`;
+        return null;
+      }
+      const answerSettings = settings.answer;
+      const start = verifyModelFile(db, 'llm', model.name, model.file).then(() =>
+        opts.createGenerator
+          ? opts.createGenerator(model, answerSettings)
+          : startLlm({
+              name: model.name,
+              modelPath: model.file,
+              contextSize: Math.min(answerSettings.contextSize, model.contextLength ?? answerSettings.contextSize),
+              threads: defaultThreads(),
+              systemPrompt: SYSTEM_PROMPT,
+              ...(opts.spawnLlm ? { spawn: opts.spawnLlm } : {}),
+            }),
+      );
+      llm = { name, generator: start };
+    }
+    try {
+      const g = await llm.generator;
+      llmProblem = null;
+      return g;
+    } catch (err) {
+      llm = null;
+      llmProblem = err instanceof Error ? err.message : String(err);
+      throw err;
+    }
+  };
+
+  async function unloadLlm(): Promise<void> {
+    const current = llm;
+    llm = null;
+    if (current) await current.generator.then((g) => g.dispose()).catch(() => undefined);
+  }
+
+  const llmStatus = async (): Promise<LlmStatus> => {
+    const found = await discoverLlmModels(llmRoots);
+    return {
+      active: settings.answer.llmModel,
+      loaded: llm !== null,
+      problem: llmProblem,
+      available: found.models,
+      invalid: found.invalid,
+    };
+  };
+
   let loaded: { name: string; embedder: Promise<Embedder> } | null = null;
   let embedderProblem: string | null = null;
 
@@ -115,12 +197,30 @@ export function openFieldbook(opts: FieldbookOptions = {}): Fieldbook {
     now,
   });
   const search = createSearchService({ db, getEmbedder: embedder, settings: () => settings.search });
+  const answers = createAnswerService({ db, search, getGenerator: generator, settings: () => settings.answer, now });
 
   return {
     home,
     db,
     ingest,
     search,
+    answers,
+    generator,
+    llmStatus,
+    unloadLlm,
+    async useLlmModel(name) {
+      if (name !== null) {
+        const model = (await discoverLlmModels(llmRoots)).models.find((m) => m.name === name);
+        if (!model)
+          throw new FieldbookError('LLM_LOAD_FAILED', {
+            detail: `no .gguf file named "${name}" in ${llmRoots.join(', ')}`,
+          });
+        await approveModelFile(db, 'llm', model.name, model.file, now());
+      }
+      await unloadLlm();
+      settings = saveSettings(db, { answer: { llmModel: name } });
+      return llmStatus();
+    },
     recoveredFromUncleanExit: store.recoveredFromUncleanExit,
     settings: () => settings,
     updateSettings(patch) {
@@ -148,6 +248,7 @@ export function openFieldbook(opts: FieldbookOptions = {}): Fieldbook {
     },
     async close() {
       parser?.close();
+      await unloadLlm();
       if (loaded) await loaded.embedder.then((e) => e.dispose()).catch(() => undefined);
       store.close();
     },

@@ -3,50 +3,23 @@
  * time limit; a process that crashes, runs out of memory or times out is replaced
  * and the file fails with PARSE_CRASHED / PARSE_TIMEOUT — the batch goes on.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ChunkSettings, IngestLimits } from '../config';
 import { errorFromReport, FieldbookError } from '../errors';
+import { forkWorker, siblingEntry, type WorkerProcess } from '../util/fork-worker';
 import type { ParseProgress, ParseRequest, ParseResponse } from './parser-protocol';
 import type { ParseResult } from './types';
 
 /** A running parser process, whatever started it (child_process or Electron utilityProcess). */
-export interface ParserProcess {
-  send(msg: ParseRequest): void;
-  onMessage(handler: (msg: ParseResponse) => void): void;
-  onExit(handler: (code: number | null) => void): void;
-  kill(): void;
-}
+export type ParserProcess = WorkerProcess<ParseRequest, ParseResponse>;
 
 export type ParserSpawner = (opts: { memoryMb: number }) => ParserProcess;
 
-/** Path of the parser entry: the .ts source under tsx/vitest, the bundled .js in a build. */
-export function parserEntry(): string {
-  const here = fileURLToPath(import.meta.url);
-  const ext = path.extname(here);
-  return path.join(path.dirname(here), `parser-process${ext}`);
-}
-
 /** Spawn with child_process.fork (CLI, tests, HTTP bridge). */
-export const forkParser: ParserSpawner = ({ memoryMb }) => {
-  const entry = parserEntry();
-  const execArgv = [`--max-old-space-size=${memoryMb}`];
-  if (entry.endsWith('.ts')) execArgv.unshift('--import', 'tsx');
-  const child: ChildProcess = fork(entry, [], {
-    execArgv,
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    serialization: 'advanced',
-  });
-  child.stderr?.resume();
-  return {
-    send: (msg) => child.send(msg),
-    onMessage: (handler) => child.on('message', (m) => handler(m as ParseResponse)),
-    onExit: (handler) => child.on('exit', (code) => handler(code)),
-    kill: () => child.kill('SIGKILL'),
-  };
-};
+export const forkParser: ParserSpawner = ({ memoryMb }) =>
+  forkWorker<ParseRequest, ParseResponse>(siblingEntry(import.meta.url, 'parser-process'), [
+    `--max-old-space-size=${memoryMb}`,
+  ]);
 
 interface Pending {
   onMessage(msg: ParseResponse): void;

@@ -4,44 +4,11 @@
  * over the IPC channel; a crash or hang here never reaches the caller's process.
  */
 import { describeError } from '../errors';
+import { parentChannel } from '../util/parent-channel';
 import { parseAndChunk } from './parse-file';
 import { isParseRequest, type ParseResponse } from './parser-protocol';
 
-interface Channel {
-  send(msg: ParseResponse): void;
-  onMessage(handler: (msg: unknown) => void): void;
-}
-
-function nodeChannel(): Channel | null {
-  if (typeof process.send !== 'function') return null;
-  return {
-    send: (msg) => process.send?.(msg),
-    onMessage: (handler) => process.on('message', handler),
-  };
-}
-
-// If the parent dies (even by SIGKILL) the IPC channel closes: do not linger as an orphan.
-if (typeof process.send === 'function') process.on('disconnect', () => process.exit(0));
-
-interface ParentPortLike {
-  postMessage(msg: unknown): void;
-  on(event: 'message', handler: (e: { data: unknown }) => void): void;
-}
-
-function electronChannel(): Channel | null {
-  const port = (process as unknown as { parentPort?: ParentPortLike }).parentPort;
-  if (!port) return null;
-  return {
-    send: (msg) => port.postMessage(msg),
-    onMessage: (handler) => port.on('message', (e) => handler(e.data)),
-  };
-}
-
-const channel = electronChannel() ?? nodeChannel();
-if (!channel) {
-  process.stderr.write('parser-process must be started with an IPC channel\n');
-  process.exit(2);
-}
+const channel = parentChannel<unknown, ParseResponse>('parser-process');
 
 channel.onMessage((msg) => {
   if (!isParseRequest(msg)) return;

@@ -92,4 +92,31 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (kind, name, file)
   );
   `,
+  /* 2: conversations and answers */ `
+  CREATE TABLE conversations (
+    id         INTEGER PRIMARY KEY,
+    title      TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+
+  CREATE TABLE answers (
+    id              INTEGER PRIMARY KEY,
+    conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    question        TEXT NOT NULL,
+    retrieval_query TEXT NOT NULL,
+    answer          TEXT NOT NULL,
+    mode            TEXT NOT NULL CHECK (mode IN ('generative','extractive','not-found')),
+    model           TEXT,
+    language        TEXT NOT NULL,
+    citations       TEXT NOT NULL DEFAULT '[]',
+    safety          TEXT NOT NULL DEFAULT '{}',
+    confidence      REAL NOT NULL,
+    needs_review    INTEGER NOT NULL,
+    timings         TEXT NOT NULL DEFAULT '{}',
+    kb_version      TEXT,
+    created_at      TEXT NOT NULL
+  );
+  CREATE INDEX answers_conversation ON answers(conversation_id, id);
+  `,
 ];

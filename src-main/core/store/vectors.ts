@@ -6,6 +6,10 @@
 import type { Db } from './db';
 
 const TABLE = 'chunk_vec';
+/** Sign bits of each vector (1 bit per dimension) for a fast first pass; floats re-score the candidates. */
+const BINARY_TABLE = 'chunk_vec_bin';
+/** Candidates fetched from the binary index per result wanted. */
+const OVERSAMPLE = 10;
 
 export function getMeta(db: Db, key: string): string | null {
   const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
@@ -53,21 +57,54 @@ export function ensureVectorSpace(db: Db, space: VectorSpace): boolean {
   return true;
 }
 
+function binaryTableExists(db: Db): boolean {
+  return db.prepare('SELECT 1 FROM sqlite_master WHERE name = ?').get(BINARY_TABLE) !== undefined;
+}
+
 export function insertVector(db: Db, chunkId: bigint, vector: Float32Array): void {
   db.prepare(`INSERT INTO ${TABLE}(rowid, embedding) VALUES (?, ?)`).run(chunkId, vector);
+  if (binaryTableExists(db)) {
+    db.prepare(`INSERT INTO ${BINARY_TABLE}(rowid, embedding) VALUES (?, vec_quantize_binary(?))`).run(chunkId, vector);
+  }
 }
 
 export function deleteVectors(db: Db, chunkIds: number[]): void {
   if (chunkIds.length === 0 || !vectorTableExists(db)) return;
   const del = db.prepare(`DELETE FROM ${TABLE} WHERE rowid = ?`);
-  for (const id of chunkIds) del.run(BigInt(id));
+  const delBin = binaryTableExists(db) ? db.prepare(`DELETE FROM ${BINARY_TABLE} WHERE rowid = ?`) : null;
+  for (const id of chunkIds) {
+    del.run(BigInt(id));
+    delBin?.run(BigInt(id));
+  }
 }
 
-/** Nearest chunks by cosine distance (sqlite-vec KNN: `MATCH … AND k = ?`). */
-export function knn(db: Db, vector: Float32Array, k: number): Array<{ chunkId: number; distance: number }> {
+/** Exact float KNN only (for measuring the binary index's recall). */
+export function knnExact(db: Db, vector: Float32Array, k: number): Array<{ chunkId: number; distance: number }> {
   if (!vectorTableExists(db)) return [];
   const rows = db
     .prepare(`SELECT rowid, distance FROM ${TABLE} WHERE embedding MATCH ? AND k = ? ORDER BY distance`)
     .all(vector, k) as Array<{ rowid: number; distance: number }>;
   return rows.map((r) => ({ chunkId: r.rowid, distance: r.distance }));
+}
+
+/**
+ * Nearest chunks by cosine distance. With the binary index: Hamming-distance KNN over sign
+ * bits picks k×10 candidates, exact float cosine re-scores them. Without it: float KNN
+ * (sqlite-vec `MATCH … AND k = ?`).
+ */
+export function knn(db: Db, vector: Float32Array, k: number): Array<{ chunkId: number; distance: number }> {
+  if (!vectorTableExists(db)) return [];
+  if (binaryTableExists(db)) {
+    const candidates = db
+      .prepare(`SELECT rowid FROM ${BINARY_TABLE} WHERE embedding MATCH vec_quantize_binary(?) AND k = ?`)
+      .all(vector, k * OVERSAMPLE) as Array<{ rowid: number }>;
+    const rescored = db
+      .prepare(
+        `SELECT rowid, vec_distance_cosine(embedding, ?) AS distance FROM ${TABLE}
+         WHERE rowid IN (SELECT value FROM json_each(?)) ORDER BY distance LIMIT ?`,
+      )
+      .all(vector, JSON.stringify(candidates.map((c) => c.rowid)), k) as Array<{ rowid: number; distance: number }>;
+    return rescored.map((r) => ({ chunkId: r.rowid, distance: r.distance }));
+  }
+  return knnExact(db, vector, k);
 }

@@ -1,0 +1,333 @@
+/**
+ * Question → retrieval (with the conversation for follow-ups, and the safety rules for
+ * hazardous work) → prompt within the token budget → streamed answer from the local LLM
+ * (or extractive sentences without one) → citations mapped and checked → confidence →
+ * stored with the conversation.
+ */
+import type { AnswerSettings } from '../config';
+import { FieldbookError } from '../errors';
+import { sizeOf } from '../ingest/chunker';
+import type { Generator } from '../llm/llm-client';
+import type { RankedChunk, SearchFilters, SearchService } from '../search/search-service';
+import {
+  conversationAnswers,
+  conversationExists,
+  createConversation,
+  saveAnswer,
+  type AnswerRecord,
+  type StoredCitation,
+} from '../store/conversations';
+import type { Db } from '../store/db';
+import { isChineseText, normalizeForMatch } from '../text/normalize';
+import { makeSnippet } from '../text/snippet';
+import { buildKeywordQuery } from '../text/terms';
+import { analyseCitations } from './citations';
+import { extractiveAnswer } from './extractive';
+import { buildUserPrompt, fitBlocks, toBlocks, type ContextBlock } from './prompt';
+import { hazardTopics } from './safety';
+
+export type AnswerMode = 'generative' | 'extractive' | 'not-found';
+
+export interface AskOptions {
+  conversationId?: number;
+  filters?: SearchFilters;
+  onToken?: (text: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface AnswerResult extends AnswerRecord {
+  /** Markers in the model's text that pointed at no passage (removed from `answer`). */
+  invalidCitations: number[];
+  /** Safety rules shown beside the answer for hazardous work. */
+  safetyRules: StoredCitation[];
+  /** Why generation did not run or stopped early, if it did. */
+  notice: string | null;
+  stopReason: string | null;
+}
+
+export interface AnswerService {
+  ask(question: string, opts?: AskOptions): Promise<AnswerResult>;
+}
+
+export interface AnswerDeps {
+  db: Db;
+  search: SearchService;
+  /** The active LLM, or null when none is installed (extractive mode). May throw if loading fails. */
+  getGenerator: () => Promise<Generator | null>;
+  settings: () => AnswerSettings;
+  now?: () => Date;
+}
+
+const NOT_FOUND = {
+  zh: '知識庫中找不到這個問題的答案。請換個說法，或請管理員加入相關文件。',
+  en: 'The knowledge base does not contain an answer to this question. Try other words, or ask an administrator to add the relevant document.',
+};
+const NO_SAFETY_RULE = {
+  zh: '⚠ 注意：這是危險作業，但知識庫中找不到相關的安全規定。作業前請先向主管或安全人員確認程序。',
+  en: '⚠ Caution: this is hazardous work, but no safety rule for it was found in the knowledge base. Confirm the procedure with your supervisor or safety officer before starting.',
+};
+const EXTRACTIVE_LABEL = { zh: '（摘錄模式：以下為文件原文）', en: '(Extractive mode: quoted from the documents)' };
+
+const ANAPHORA_RE = /\b(it|this|that|they|them|these|those|its)\b|它|這個|那個|這些|那些|此|該|其/i;
+
+/** Follow-ups such as "and how do I reset it?" are retrieved together with the previous question. */
+export function retrievalQueryFor(question: string, previous: string[]): string {
+  const last = previous.at(-1);
+  if (!last) return question;
+  const short = sizeOf(question) < 12;
+  return short || ANAPHORA_RE.test(question) ? `${last}\n${question}` : question;
+}
+
+/** Share of the question's terms found in a passage (0..1): how strongly retrieval matched. */
+export function retrievalStrength(question: string, ranked: RankedChunk[]): number {
+  const terms = buildKeywordQuery(question).terms;
+  if (terms.length === 0 || ranked.length === 0) return 0;
+  let best = 0;
+  for (const r of ranked.slice(0, 3)) {
+    const text = normalizeForMatch(`${r.doc.title}\n${r.chunk.headingPath.join(' ')}\n${r.chunk.text}`);
+    best = Math.max(best, terms.filter((t) => text.includes(t)).length / terms.length);
+  }
+  const vector = ranked[0]?.scores.vector;
+  // A strong semantic match counts even when few words are shared.
+  return Math.max(best, vector !== undefined ? Math.min(1, Math.max(0, (vector - 0.5) * 2)) : 0);
+}
+
+const MIN_STRENGTH = 0.25;
+
+function citationFor(
+  block: ContextBlock,
+  ranked: RankedChunk,
+  question: string,
+  support: { supported: boolean; score: number },
+): StoredCitation {
+  return {
+    n: block.n,
+    chunkId: block.chunkId,
+    docId: block.docId,
+    docTitle: block.title,
+    docVersion: ranked.doc.version,
+    sourcePath: ranked.doc.source_path,
+    page: block.page,
+    headingPath: block.headingPath,
+    snippet: makeSnippet(block.text, buildKeywordQuery(question).terms).text,
+    score: Math.round(ranked.scores.fused * 10_000) / 10_000,
+    supported: support.supported,
+    supportScore: support.score,
+  };
+}
+
+export function createAnswerService(deps: AnswerDeps): AnswerService {
+  const { db, search } = deps;
+  const now = deps.now ?? (() => new Date());
+
+  return {
+    async ask(question, opts = {}) {
+      const q = question.trim();
+      if (!q) throw new FieldbookError('INVALID_INPUT', { detail: 'the question is empty' });
+      if (q.length > 4000)
+        throw new FieldbookError('INVALID_INPUT', { detail: 'the question is longer than 4,000 characters' });
+      const settings = deps.settings();
+      const t0 = performance.now();
+      let conversationId = opts.conversationId;
+      if (conversationId !== undefined && !conversationExists(db, conversationId)) {
+        throw new FieldbookError('CONVERSATION_NOT_FOUND', { detail: `id ${conversationId}` });
+      }
+      const previous =
+        conversationId !== undefined ? conversationAnswers(db, conversationId).map((a) => a.question) : [];
+      conversationId ??= createConversation(db, q, now());
+      const chinese = isChineseText(q);
+      const lang = chinese ? 'zh' : 'en';
+      const retrievalQuery = retrievalQueryFor(q, previous);
+
+      const ranking = await search.rank(retrievalQuery, {
+        k: settings.retrievalDepth,
+        ...(opts.filters ? { filters: opts.filters } : {}),
+      });
+      const topics = hazardTopics(q);
+      let safetyRanked: RankedChunk[] = [];
+      if (topics.length > 0) {
+        const safety = await search.rank(retrievalQuery, { k: 3, filters: { ...opts.filters, safetyOnly: true } });
+        safetyRanked = safety.ranked;
+      }
+      const retrievalMs = Math.round(performance.now() - t0);
+      // Safety rules lead the context so the model sees them first; duplicates are dropped.
+      const seen = new Set<number>();
+      const ordered = [...safetyRanked, ...ranking.ranked].filter((r) => !seen.has(r.chunk.id) && seen.add(r.chunk.id));
+      const strength = retrievalStrength(retrievalQuery, ranking.ranked);
+      // Hazardous work without a matching safety rule: say so first, prominently.
+      const safetyWarning = topics.length > 0 && safetyRanked.length === 0 ? NO_SAFETY_RULE[lang] : null;
+      if (safetyWarning) opts.onToken?.(`${safetyWarning}\n\n`);
+      const rankedById = new Map(ordered.map((r) => [r.chunk.id, r]));
+
+      const finish = (fields: {
+        answer: string;
+        mode: AnswerMode;
+        model: string | null;
+        blocks: ContextBlock[];
+        used: Map<number, { supported: boolean; score: number }>;
+        coverage: number;
+        invalid: number[];
+        notice: string | null;
+        stopReason: string | null;
+        timings: Record<string, number | null>;
+      }): AnswerResult => {
+        const citations = fields.blocks
+          .filter((b) => fields.used.has(b.n))
+          .map((b) =>
+            citationFor(
+              b,
+              rankedById.get(b.chunkId) as RankedChunk,
+              q,
+              fields.used.get(b.n) as { supported: boolean; score: number },
+            ),
+          );
+        const safetyRules = safetyRanked.map((r, i) =>
+          citationFor({ ...(toBlocks([r])[0] as ContextBlock), n: i + 1 }, r, q, { supported: true, score: 1 }),
+        );
+        const rulesFound = safetyRules.length > 0;
+        const answer = safetyWarning ? `${safetyWarning}\n\n${fields.answer}` : fields.answer;
+        const confidence =
+          fields.mode === 'not-found' ? 0 : Math.round((0.5 * strength + 0.5 * fields.coverage) * 100) / 100;
+        const record: Omit<AnswerRecord, 'id' | 'createdAt'> = {
+          conversationId: conversationId as number,
+          question: q,
+          retrievalQuery,
+          answer,
+          mode: fields.mode,
+          model: fields.model,
+          language: chinese ? 'zh-TW' : 'en',
+          citations,
+          safety: { topics, rulesFound },
+          confidence,
+          needsReview: fields.mode !== 'not-found' && confidence < settings.confidenceThreshold,
+          timings: { ...fields.timings, retrievalMs, totalMs: Math.round(performance.now() - t0) },
+        };
+        const id = saveAnswer(db, record, now());
+        return {
+          ...record,
+          id,
+          createdAt: now().toISOString(),
+          invalidCitations: fields.invalid,
+          safetyRules,
+          notice: fields.notice,
+          stopReason: fields.stopReason,
+        };
+      };
+
+      if (ordered.length === 0 || (strength < MIN_STRENGTH && safetyRanked.length === 0)) {
+        opts.onToken?.(NOT_FOUND[lang]);
+        return finish({
+          answer: NOT_FOUND[lang],
+          mode: 'not-found',
+          model: null,
+          blocks: [],
+          used: new Map(),
+          coverage: 0,
+          invalid: [],
+          notice: ranking.notice ?? null,
+          stopReason: null,
+          timings: {},
+        });
+      }
+
+      const allBlocks = toBlocks(ordered);
+      let generator: Generator | null = null;
+      let notice: string | null = ranking.notice ?? null;
+      try {
+        generator = await deps.getGenerator();
+      } catch (err) {
+        notice = err instanceof Error ? err.message : String(err);
+      }
+
+      const extractive = (why: string | null, blocks: ContextBlock[]): AnswerResult => {
+        const body = extractiveAnswer(q, blocks);
+        const text = `${EXTRACTIVE_LABEL[lang]}\n${body}`;
+        opts.onToken?.(text);
+        const analysis = analyseCitations(body, new Map(blocks.map((b) => [b.n, b.text])));
+        return finish({
+          answer: text,
+          mode: 'extractive',
+          model: null,
+          blocks,
+          used: new Map(
+            analysis.sentences.flatMap((s) => s.checks).map((c) => [c.n, { supported: c.supported, score: c.score }]),
+          ),
+          coverage: analysis.coverage,
+          invalid: [],
+          notice: why,
+          stopReason: null,
+          timings: {},
+        });
+      };
+
+      if (!generator)
+        return extractive(notice ?? 'No language model installed: extractive answer.', allBlocks.slice(0, 3));
+
+      const prompt0 = performance.now();
+      const budget = Math.min(
+        settings.contextTokens,
+        Math.max(256, generator.contextSize - settings.maxAnswerTokens - 600),
+      );
+      const fitted = await fitBlocks(allBlocks, budget, (t) => generator.countTokens(t));
+      const user = buildUserPrompt(q, fitted.kept, chinese);
+      let result;
+      try {
+        result = await generator.generate({
+          user,
+          maxTokens: settings.maxAnswerTokens,
+          timeoutMs: settings.timeoutMs,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+          ...(opts.onToken ? { onToken: opts.onToken } : {}),
+        });
+      } catch (err) {
+        return extractive(
+          `${err instanceof Error ? err.message : String(err)} — extractive answer instead.`,
+          fitted.kept.slice(0, 3),
+        );
+      }
+      if (!result.text.trim()) {
+        return extractive(
+          `The language model returned nothing (${result.stopReason}) — extractive answer instead.`,
+          fitted.kept.slice(0, 3),
+        );
+      }
+      const analysis = analyseCitations(result.text, new Map(fitted.kept.map((b) => [b.n, b.text])));
+      const used = new Map<number, { supported: boolean; score: number }>();
+      for (const c of analysis.sentences.flatMap((s) => s.checks)) {
+        const prev = used.get(c.n);
+        if (!prev || c.score > prev.score) used.set(c.n, { supported: c.supported, score: c.score });
+      }
+      const stopNotice =
+        result.stopReason === 'timeout'
+          ? 'The answer was stopped at the time limit.'
+          : result.stopReason === 'cancelled'
+            ? 'The answer was cancelled.'
+            : null;
+      return finish({
+        answer: analysis.cleanedAnswer,
+        mode: 'generative',
+        model: generator.name,
+        blocks: fitted.kept,
+        used,
+        coverage: analysis.coverage,
+        invalid: analysis.invalid,
+        notice:
+          [
+            notice,
+            stopNotice,
+            fitted.dropped ? `${fitted.dropped} lower-ranked passages left out to fit the context.` : null,
+          ]
+            .filter(Boolean)
+            .join(' ') || null,
+        stopReason: result.stopReason,
+        timings: {
+          promptMs: Math.round(performance.now() - prompt0),
+          timeToFirstTokenMs: result.timeToFirstTokenMs,
+          generationMs: result.totalMs,
+          tokens: result.tokens,
+          contextTokens: fitted.tokens,
+        },
+      });
+    },
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * Citations in a generated answer: map [n] markers to context blocks, drop and report
+ * markers that point at nothing, and check — without the model — that the sentence
+ * carrying [n] is supported by block n (quoted span or term overlap).
+ */
+import { normalizeForMatch } from '../text/normalize';
+import { buildKeywordQuery } from '../text/terms';
+
+export interface CitedSentence {
+  text: string;
+  cites: number[];
+}
+
+const MARKER_RE = /\[(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\]/g;
+
+/** Split an answer into sentences, keeping the [n] markers that follow a sentence end. */
+export function answerSentences(answer: string): CitedSentence[] {
+  const parts = answer
+    .replace(/\r/g, '')
+    .split(/(?<=[。！？!?])(?!\s*\[)|(?<=[.])(?=\s+(?!\[))|\n+/u)
+    .map((s) => s.trim())
+    .filter((s) => s.replace(MARKER_RE, '').trim().length > 1);
+  return parts.map((text) => {
+    const cites: number[] = [];
+    for (const m of text.matchAll(MARKER_RE)) {
+      for (const n of (m[1] as string).split(/[,，、\s]+/)) if (n) cites.push(Number(n));
+    }
+    return { text, cites: [...new Set(cites)] };
+  });
+}
+
+/** Share of the sentence's content terms found in the passage (0..1); a quoted span counts as full support. */
+export function supportScore(sentence: string, passage: string): number {
+  const body = sentence.replace(MARKER_RE, '').trim();
+  const normPassage = normalizeForMatch(passage);
+  for (const q of body.match(/[「"“]([^」"”]{6,})[」"”]/g) ?? []) {
+    if (normPassage.includes(normalizeForMatch(q.slice(1, -1)))) return 1;
+  }
+  const terms = buildKeywordQuery(body).terms.filter((t) => !/^\d$/.test(t));
+  if (terms.length === 0) return 0;
+  const found = terms.filter((t) => normPassage.includes(t)).length;
+  return found / terms.length;
+}
+
+export interface CitationCheck {
+  n: number;
+  supported: boolean;
+  score: number;
+}
+
+export interface CitationAnalysis {
+  sentences: Array<CitedSentence & { checks: CitationCheck[] }>;
+  /** Markers that point at no context block (removed from the shown answer). */
+  invalid: number[];
+  /** Valid block numbers cited at least once, in first-use order. */
+  used: number[];
+  /** The answer with invalid markers removed. */
+  cleanedAnswer: string;
+  /** Share of content sentences with at least one supported citation. */
+  coverage: number;
+}
+
+export const SUPPORT_THRESHOLD = 0.5;
+
+export function analyseCitations(answer: string, passages: Map<number, string>): CitationAnalysis {
+  const invalid = new Set<number>();
+  const cleanedAnswer = answer.replace(MARKER_RE, (whole, inner: string) => {
+    const nums = inner
+      .split(/[,，、\s]+/)
+      .filter(Boolean)
+      .map(Number);
+    const ok = nums.filter((n) => passages.has(n));
+    for (const n of nums) if (!passages.has(n)) invalid.add(n);
+    return ok.length ? ok.map((n) => `[${n}]`).join('') : '';
+  });
+  const used: number[] = [];
+  const sentences = answerSentences(cleanedAnswer).map((s) => {
+    const checks = s.cites.map((n) => {
+      if (!used.includes(n)) used.push(n);
+      const score = supportScore(s.text, passages.get(n) ?? '');
+      return { n, supported: score >= SUPPORT_THRESHOLD, score: Math.round(score * 100) / 100 };
+    });
+    return { ...s, checks };
+  });
+  const supported = sentences.filter((s) => s.checks.some((c) => c.supported)).length;
+  return {
+    sentences,
+    invalid: [...invalid].sort((a, b) => a - b),
+    used,
+    cleanedAnswer: cleanedAnswer.replace(/[ \t]+\n/g, '\n').trim(),
+    coverage: sentences.length ? supported / sentences.length : 0,
+  };
+}

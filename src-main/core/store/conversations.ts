@@ -1,0 +1,136 @@
+/** Conversations and their answers (they feed feedback and dataset export). */
+import type { Db } from './db';
+
+export interface StoredCitation {
+  n: number;
+  chunkId: number;
+  docId: number;
+  docTitle: string;
+  docVersion: number;
+  sourcePath: string;
+  page: number | null;
+  headingPath: string[];
+  snippet: string;
+  score: number;
+  supported: boolean;
+  supportScore: number;
+}
+
+export interface AnswerRecord {
+  id: number;
+  conversationId: number;
+  question: string;
+  retrievalQuery: string;
+  answer: string;
+  mode: 'generative' | 'extractive' | 'not-found';
+  model: string | null;
+  language: string;
+  citations: StoredCitation[];
+  safety: { topics: string[]; rulesFound: boolean };
+  confidence: number;
+  needsReview: boolean;
+  timings: Record<string, number | null>;
+  createdAt: string;
+}
+
+interface AnswerRow {
+  id: number;
+  conversation_id: number;
+  question: string;
+  retrieval_query: string;
+  answer: string;
+  mode: AnswerRecord['mode'];
+  model: string | null;
+  language: string;
+  citations: string;
+  safety: string;
+  confidence: number;
+  needs_review: number;
+  timings: string;
+  created_at: string;
+}
+
+function toRecord(r: AnswerRow): AnswerRecord {
+  return {
+    id: r.id,
+    conversationId: r.conversation_id,
+    question: r.question,
+    retrievalQuery: r.retrieval_query,
+    answer: r.answer,
+    mode: r.mode,
+    model: r.model,
+    language: r.language,
+    citations: JSON.parse(r.citations) as StoredCitation[],
+    safety: JSON.parse(r.safety) as AnswerRecord['safety'],
+    confidence: r.confidence,
+    needsReview: r.needs_review === 1,
+    timings: JSON.parse(r.timings) as AnswerRecord['timings'],
+    createdAt: r.created_at,
+  };
+}
+
+export function createConversation(db: Db, title: string, now: Date): number {
+  const stamp = now.toISOString();
+  return Number(
+    db
+      .prepare('INSERT INTO conversations(title, created_at, updated_at) VALUES (?, ?, ?)')
+      .run(title.slice(0, 120), stamp, stamp).lastInsertRowid,
+  );
+}
+
+export function conversationExists(db: Db, id: number): boolean {
+  return db.prepare('SELECT 1 FROM conversations WHERE id = ?').get(id) !== undefined;
+}
+
+export function conversationAnswers(db: Db, conversationId: number): AnswerRecord[] {
+  return (
+    db.prepare('SELECT * FROM answers WHERE conversation_id = ? ORDER BY id').all(conversationId) as AnswerRow[]
+  ).map(toRecord);
+}
+
+export function getAnswer(db: Db, id: number): AnswerRecord | null {
+  const row = db.prepare('SELECT * FROM answers WHERE id = ?').get(id) as AnswerRow | undefined;
+  return row ? toRecord(row) : null;
+}
+
+export function saveAnswer(db: Db, a: Omit<AnswerRecord, 'id' | 'createdAt'>, now: Date): number {
+  const stamp = now.toISOString();
+  return db.transaction(() => {
+    const id = Number(
+      db
+        .prepare(
+          `INSERT INTO answers(conversation_id, question, retrieval_query, answer, mode, model, language, citations, safety,
+             confidence, needs_review, timings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          a.conversationId,
+          a.question,
+          a.retrievalQuery,
+          a.answer,
+          a.mode,
+          a.model,
+          a.language,
+          JSON.stringify(a.citations),
+          JSON.stringify(a.safety),
+          a.confidence,
+          a.needsReview ? 1 : 0,
+          JSON.stringify(a.timings),
+          stamp,
+        ).lastInsertRowid,
+    );
+    db.prepare('UPDATE conversations SET updated_at = ? WHERE id = ?').run(stamp, a.conversationId);
+    return id;
+  })();
+}
+
+export function listConversations(
+  db: Db,
+  limit = 50,
+): Array<{ id: number; title: string; updatedAt: string; answers: number }> {
+  return db
+    .prepare(
+      `SELECT c.id, c.title, c.updated_at AS updatedAt, (SELECT COUNT(*) FROM answers a WHERE a.conversation_id = c.id) AS answers
+         FROM conversations c ORDER BY c.updated_at DESC LIMIT ?`,
+    )
+    .all(limit) as Array<{ id: number; title: string; updatedAt: string; answers: number }>;
+}

@@ -1,0 +1,40 @@
+/**
+ * Start a worker process from an entry file next to the caller: the .ts source through
+ * tsx (CLI, tests) or the bundled .js (built app). Electron passes its own spawner instead.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** A running worker process, whatever started it (child_process or Electron utilityProcess). */
+export interface WorkerProcess<TReq, TRes> {
+  send(msg: TReq): void;
+  onMessage(handler: (msg: TRes) => void): void;
+  onExit(handler: (code: number | null) => void): void;
+  kill(): void;
+}
+
+/** Path of `<baseName>.ts|.js` in the same folder as `callerUrl`. */
+export function siblingEntry(callerUrl: string, baseName: string): string {
+  const here = fileURLToPath(callerUrl);
+  return path.join(path.dirname(here), `${baseName}${path.extname(here)}`);
+}
+
+export function forkWorker<TReq, TRes>(entry: string, execArgv: string[] = []): WorkerProcess<TReq, TRes> {
+  const args = [...execArgv];
+  if (entry.endsWith('.ts')) args.unshift('--import', 'tsx');
+  const child: ChildProcess = fork(entry, [], {
+    execArgv: args,
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    serialization: 'advanced',
+  });
+  child.stderr?.resume();
+  return {
+    send: (msg) => {
+      if (child.connected) child.send(msg as object);
+    },
+    onMessage: (handler) => child.on('message', (m) => handler(m as TRes)),
+    onExit: (handler) => child.on('exit', (code) => handler(code)),
+    kill: () => child.kill('SIGKILL'),
+  };
+}
