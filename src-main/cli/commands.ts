@@ -20,7 +20,7 @@ import {
   type Sensitivity,
 } from '../core/store/documents';
 import { cmdEval, EvalUsageError } from './eval-command';
-import { bold, dim, formatError, formatHit, pageLabel, type Output } from './format';
+import { bold, dim, formatError, formatHit, printAnswerDetails, type Output } from './format';
 
 export const EXIT = { ok: 0, partial: 1, usage: 2, fatal: 3 } as const;
 
@@ -169,29 +169,7 @@ async function cmdAsk(fb: Fieldbook, args: string[], o: Output, json: boolean): 
       return EXIT.ok;
     }
     process.stdout.write('\n');
-    o.out('');
-    if (res.needsReview) o.out(bold(o, `⚠ Needs manual review (confidence ${res.confidence.toFixed(2)})`));
-    for (const c of res.citations) {
-      const where = [pageLabel(c.page, c.page), c.headingPath.join(' › ')].filter(Boolean).join(' · ');
-      o.out(
-        `[${c.n}] ${c.docTitle}${where ? `  ${where}` : ''}${c.supported ? '' : '  (unsupported — check the source)'}`,
-      );
-      o.out(dim(o, `    ${c.sourcePath}`));
-    }
-    if (res.safetyRules.length) {
-      o.out(bold(o, 'Safety rules:'));
-      for (const r of res.safetyRules)
-        o.out(`  ${r.docTitle}  ${pageLabel(r.page, r.page)} ${r.headingPath.join(' › ')}`);
-    }
-    if (res.invalidCitations.length)
-      o.out(dim(o, `Dropped citation markers that pointed at nothing: ${res.invalidCitations.join(', ')}`));
-    const ttft = res.timings.timeToFirstTokenMs;
-    o.out(
-      dim(
-        o,
-        `mode: ${res.mode}${res.model ? ` (${res.model})` : ''} · confidence ${res.confidence.toFixed(2)} · conversation ${res.conversationId}${ttft !== undefined && ttft !== null ? ` · first token ${ttft} ms` : ''}${res.notice ? ` · ${res.notice}` : ''}`,
-      ),
-    );
+    printAnswerDetails(o, res);
     return EXIT.ok;
   } finally {
     process.removeListener('SIGINT', onSigint);
@@ -397,12 +375,13 @@ async function cmdDemo(fb: Fieldbook, o: Output, json: boolean): Promise<number>
   }
   const answers = [];
   for (const q of DEMO_QUESTIONS) {
-    const res = await fb.search.search(q, { k: 3 });
+    const res = await fb.answers.ask(q);
     answers.push(res);
     if (!json) {
       o.out('');
-      o.out(bold(o, `Q: ${q}`) + dim(o, `   (${res.mode})`));
-      for (const hit of res.hits) for (const line of formatHit(o, hit)) o.out(line);
+      o.out(bold(o, `Q: ${q}`));
+      o.out(res.answer);
+      printAnswerDetails(o, res);
     }
   }
   if (json) o.out(JSON.stringify({ ingest: reports, questions: answers }));

@@ -1,4 +1,5 @@
 /** Terminal output helpers for the CLI. */
+import type { AnswerResult } from '../core/answer/answer-service';
 import type { ErrorReport } from '../core/errors';
 import type { SearchHit } from '../core/search/search-service';
 
@@ -50,4 +51,34 @@ export function formatError(o: Output, e: ErrorReport): string {
   const file = e.file ? `${e.file}: ` : '';
   const detail = e.detail ? ` (${e.detail})` : '';
   return `${file}${e.message}${detail}\n   → ${e.hint}`;
+}
+
+/** Citations, safety rules and status lines printed under an answer. */
+export function printAnswerDetails(o: Output, res: AnswerResult): void {
+  o.out('');
+  if (res.needsReview) o.out(bold(o, `⚠ Needs manual review (confidence ${res.confidence.toFixed(2)})`));
+  for (const c of res.citations) {
+    const where = [pageLabel(c.page, c.page), c.headingPath.join(' › ')].filter(Boolean).join(' · ');
+    o.out(
+      `[${c.n}] ${c.docTitle}${where ? `  ${where}` : ''}${c.supported ? '' : '  (unsupported — check the source)'}`,
+    );
+    o.out(dim(o, `    ${c.sourcePath}`));
+  }
+  if (res.safetyRules.length) {
+    o.out(bold(o, 'Safety rules:'));
+    for (const r of res.safetyRules)
+      o.out(`  ${r.docTitle}  ${pageLabel(r.page, r.page)} ${r.headingPath.join(' › ')}`);
+  }
+  if (res.invalidCitations.length) {
+    o.out(dim(o, `Dropped citation markers that pointed at nothing: ${res.invalidCitations.join(', ')}`));
+  }
+  const ttft = res.timings.timeToFirstTokenMs;
+  const parts = [
+    `mode: ${res.mode}${res.model ? ` (${res.model})` : ''}`,
+    `confidence ${res.confidence.toFixed(2)}`,
+    `conversation ${res.conversationId}`,
+    ttft !== undefined && ttft !== null ? `first token ${ttft} ms` : '',
+    res.notice ?? '',
+  ];
+  o.out(dim(o, parts.filter(Boolean).join(' · ')));
 }

@@ -122,14 +122,15 @@ export function keywordRanking(db: Db, query: string, limit: number, filters?: S
 }
 
 export function vectorRanking(db: Db, vector: Float32Array, limit: number, filters?: SearchFilters): Ranked[] {
-  const filtered = hasFilters(filters);
-  const total = (db.prepare('SELECT COUNT(*) AS n FROM chunks WHERE embedded = 1').get() as { n: number }).n;
-  let fetch = filtered ? Math.max(limit * 10, 200) : limit;
+  const toRanked = (near: Array<{ chunkId: number; distance: number }>): Ranked[] =>
+    near.slice(0, limit).map((n) => ({ chunkId: n.chunkId, score: 1 - n.distance }));
+  if (!hasFilters(filters)) return toRanked(knn(db, vector, limit));
+  // Filters apply after the nearest-neighbour pass: fetch more until enough pass, or all were seen.
+  const f = filterSql(filters);
+  let total: number | null = null;
+  let fetch = Math.max(limit * 5, 50);
   for (;;) {
-    const k = Math.min(fetch, Math.max(1, total));
-    const near = knn(db, vector, k);
-    if (!filtered) return near.slice(0, limit).map((n) => ({ chunkId: n.chunkId, score: 1 - n.distance }));
-    const f = filterSql(filters);
+    const near = knn(db, vector, fetch);
     const allowed = new Set(
       (
         db
@@ -141,10 +142,10 @@ export function vectorRanking(db: Db, vector: Float32Array, limit: number, filte
       ).map((r) => r.id),
     );
     const kept = near.filter((n) => allowed.has(n.chunkId));
-    if (kept.length >= limit || k >= total) {
-      return kept.slice(0, limit).map((n) => ({ chunkId: n.chunkId, score: 1 - n.distance }));
-    }
-    fetch *= 4;
+    if (kept.length >= limit || near.length < fetch) return toRanked(kept);
+    total ??= (db.prepare('SELECT COUNT(*) AS n FROM chunks WHERE embedded = 1').get() as { n: number }).n;
+    if (fetch >= total) return toRanked(kept);
+    fetch *= 3;
   }
 }
 
@@ -211,7 +212,7 @@ export function createSearchService(deps: {
     const keyword = mode !== 'vector' ? keywordRanking(db, query, mode === 'keyword' ? k : pool, opts.filters) : [];
     const vector =
       embedder && mode !== 'keyword'
-        ? vectorRanking(db, await embedder.embedQuery(query), mode === 'vector' ? k : pool, opts.filters)
+        ? vectorRanking(db, await embedder.embedQuery(query), mode === 'vector' ? k : Math.max(k * 2, 20), opts.filters)
         : [];
     const queryCodes = new Set(extractCodes(query));
     const chunks = getChunks(db, [...new Set([...keyword, ...vector].map((r) => r.chunkId))]);

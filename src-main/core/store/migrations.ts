@@ -119,4 +119,13 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX answers_conversation ON answers(conversation_id, id);
   `,
+  /* 3: float vectors as BLOBs (re-scoring), next to the binary vec0 index */ `
+  DROP TABLE IF EXISTS chunk_vec;
+  CREATE TABLE chunk_vectors (
+    chunk_id  INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+    embedding BLOB NOT NULL
+  );
+  UPDATE chunks SET embedded = 0;
+  DELETE FROM meta WHERE key IN ('embedding.model_id', 'embedding.dim');
+  `,
 ];

@@ -1,15 +1,22 @@
 /**
- * The sqlite-vec vector index (vec0, cosine distance). Its dimension follows the
- * active embedding model; the model id is recorded, and a different model drops
- * the vectors and marks every chunk for re-embedding instead of mixing spaces.
+ * Vector index. Each chunk's float vector is kept as a BLOB in `chunk_vectors`; its sign
+ * bits (1 bit per dimension) go into a sqlite-vec vec0 `bit[]` table. A query first takes
+ * k×5 (at least 100) candidates by Hamming distance over the bits (fast even at 100k+ chunks), then
+ * re-scores them with exact cosine similarity on the floats.
+ *
+ * The embedding model's id and dimension are recorded; a different model drops the
+ * vectors and marks every chunk for re-embedding instead of mixing vector spaces.
  */
 import type { Db } from './db';
 
-const TABLE = 'chunk_vec';
-/** Sign bits of each vector (1 bit per dimension) for a fast first pass; floats re-score the candidates. */
 const BINARY_TABLE = 'chunk_vec_bin';
-/** Candidates fetched from the binary index per result wanted. */
-const OVERSAMPLE = 10;
+/**
+ * Candidates taken from the binary index per result wanted. sqlite-vec's top-k cost grows
+ * with k, so this is a speed/recall trade-off; `npm run bench` prints the recall against
+ * exact search.
+ */
+const OVERSAMPLE = 5;
+const MIN_CANDIDATES = 100;
 
 export function getMeta(db: Db, key: string): string | null {
   const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
@@ -24,7 +31,7 @@ export function setMeta(db: Db, key: string, value: string): void {
 }
 
 export function vectorTableExists(db: Db): boolean {
-  return db.prepare('SELECT 1 FROM sqlite_master WHERE name = ?').get(TABLE) !== undefined;
+  return db.prepare('SELECT 1 FROM sqlite_master WHERE name = ?').get(BINARY_TABLE) !== undefined;
 }
 
 export interface VectorSpace {
@@ -38,18 +45,22 @@ export function currentVectorSpace(db: Db): VectorSpace | null {
   return modelId && dim && vectorTableExists(db) ? { modelId, dim: Number(dim) } : null;
 }
 
+/** Bit width of the binary index: the dimension rounded up to a whole byte. */
+function bitWidth(dim: number): number {
+  return Math.ceil(dim / 8) * 8;
+}
+
 /**
- * Make the vector table match the model. Returns true when the space changed
+ * Make the vector index match the model. Returns true when the space changed
  * (all chunks then need embedding again).
  */
 export function ensureVectorSpace(db: Db, space: VectorSpace): boolean {
   const current = currentVectorSpace(db);
   if (current && current.modelId === space.modelId && current.dim === space.dim) return false;
   db.transaction(() => {
-    db.exec(`DROP TABLE IF EXISTS ${TABLE}`);
-    db.exec(
-      `CREATE VIRTUAL TABLE ${TABLE} USING vec0(embedding float[${Math.trunc(space.dim)}] distance_metric=cosine)`,
-    );
+    db.exec(`DROP TABLE IF EXISTS ${BINARY_TABLE}`);
+    db.exec('DELETE FROM chunk_vectors');
+    db.exec(`CREATE VIRTUAL TABLE ${BINARY_TABLE} USING vec0(embedding bit[${bitWidth(Math.trunc(space.dim))}])`);
     db.exec('UPDATE chunks SET embedded = 0');
     setMeta(db, 'embedding.model_id', space.modelId);
     setMeta(db, 'embedding.dim', String(space.dim));
@@ -57,54 +68,75 @@ export function ensureVectorSpace(db: Db, space: VectorSpace): boolean {
   return true;
 }
 
-function binaryTableExists(db: Db): boolean {
-  return db.prepare('SELECT 1 FROM sqlite_master WHERE name = ?').get(BINARY_TABLE) !== undefined;
+/** Sign bits of a vector, zero-padded to a whole byte, in sqlite-vec's bit-vector layout. */
+export function signBits(vector: Float32Array): Buffer {
+  const bytes = Buffer.alloc(bitWidth(vector.length) / 8);
+  for (let i = 0; i < vector.length; i++) {
+    if ((vector[i] as number) > 0) bytes[i >> 3] = (bytes[i >> 3] as number) | (1 << (i & 7));
+  }
+  return bytes;
+}
+
+function toBlob(v: Float32Array): Buffer {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+}
+
+function fromBlob(b: Buffer): Float32Array {
+  return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 }
 
 export function insertVector(db: Db, chunkId: bigint, vector: Float32Array): void {
-  db.prepare(`INSERT INTO ${TABLE}(rowid, embedding) VALUES (?, ?)`).run(chunkId, vector);
-  if (binaryTableExists(db)) {
-    db.prepare(`INSERT INTO ${BINARY_TABLE}(rowid, embedding) VALUES (?, vec_quantize_binary(?))`).run(chunkId, vector);
-  }
+  db.prepare('INSERT OR REPLACE INTO chunk_vectors(chunk_id, embedding) VALUES (?, ?)').run(chunkId, toBlob(vector));
+  db.prepare(`INSERT INTO ${BINARY_TABLE}(rowid, embedding) VALUES (?, vec_bit(?))`).run(chunkId, signBits(vector));
 }
 
 export function deleteVectors(db: Db, chunkIds: number[]): void {
   if (chunkIds.length === 0 || !vectorTableExists(db)) return;
-  const del = db.prepare(`DELETE FROM ${TABLE} WHERE rowid = ?`);
-  const delBin = binaryTableExists(db) ? db.prepare(`DELETE FROM ${BINARY_TABLE} WHERE rowid = ?`) : null;
+  const del = db.prepare('DELETE FROM chunk_vectors WHERE chunk_id = ?');
+  const delBin = db.prepare(`DELETE FROM ${BINARY_TABLE} WHERE rowid = ?`);
   for (const id of chunkIds) {
     del.run(BigInt(id));
-    delBin?.run(BigInt(id));
+    delBin.run(BigInt(id));
   }
 }
 
-/** Exact float KNN only (for measuring the binary index's recall). */
-export function knnExact(db: Db, vector: Float32Array, k: number): Array<{ chunkId: number; distance: number }> {
-  if (!vectorTableExists(db)) return [];
-  const rows = db
-    .prepare(`SELECT rowid, distance FROM ${TABLE} WHERE embedding MATCH ? AND k = ? ORDER BY distance`)
-    .all(vector, k) as Array<{ rowid: number; distance: number }>;
-  return rows.map((r) => ({ chunkId: r.rowid, distance: r.distance }));
+function cosineDistance(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as number;
+    const y = b[i] as number;
+    dot += x * y;
+    na += x * x;
+    nb += y * y;
+  }
+  return na === 0 || nb === 0 ? 1 : 1 - dot / Math.sqrt(na * nb);
 }
 
-/**
- * Nearest chunks by cosine distance. With the binary index: Hamming-distance KNN over sign
- * bits picks k×10 candidates, exact float cosine re-scores them. Without it: float KNN
- * (sqlite-vec `MATCH … AND k = ?`).
- */
+/** Nearest chunks by cosine distance: binary candidates, exact float re-scoring. */
 export function knn(db: Db, vector: Float32Array, k: number): Array<{ chunkId: number; distance: number }> {
   if (!vectorTableExists(db)) return [];
-  if (binaryTableExists(db)) {
-    const candidates = db
-      .prepare(`SELECT rowid FROM ${BINARY_TABLE} WHERE embedding MATCH vec_quantize_binary(?) AND k = ?`)
-      .all(vector, k * OVERSAMPLE) as Array<{ rowid: number }>;
-    const rescored = db
-      .prepare(
-        `SELECT rowid, vec_distance_cosine(embedding, ?) AS distance FROM ${TABLE}
-         WHERE rowid IN (SELECT value FROM json_each(?)) ORDER BY distance LIMIT ?`,
-      )
-      .all(vector, JSON.stringify(candidates.map((c) => c.rowid)), k) as Array<{ rowid: number; distance: number }>;
-    return rescored.map((r) => ({ chunkId: r.rowid, distance: r.distance }));
+  const candidates = db
+    .prepare(`SELECT rowid FROM ${BINARY_TABLE} WHERE embedding MATCH vec_bit(?) AND k = ?`)
+    .all(signBits(vector), Math.max(MIN_CANDIDATES, k * OVERSAMPLE)) as Array<{ rowid: number }>;
+  const get = db.prepare('SELECT embedding FROM chunk_vectors WHERE chunk_id = ?');
+  const scored: Array<{ chunkId: number; distance: number }> = [];
+  for (const c of candidates) {
+    const row = get.get(c.rowid) as { embedding: Buffer } | undefined;
+    if (row) scored.push({ chunkId: c.rowid, distance: cosineDistance(vector, fromBlob(row.embedding)) });
   }
-  return knnExact(db, vector, k);
+  return scored.sort((a, b) => a.distance - b.distance).slice(0, k);
+}
+
+/** Exact nearest neighbours by scanning every float vector (reference for the binary index's recall). */
+export function knnExact(db: Db, vector: Float32Array, k: number): Array<{ chunkId: number; distance: number }> {
+  const scored: Array<{ chunkId: number; distance: number }> = [];
+  for (const row of db.prepare('SELECT chunk_id, embedding FROM chunk_vectors').iterate() as Iterable<{
+    chunk_id: number;
+    embedding: Buffer;
+  }>) {
+    scored.push({ chunkId: row.chunk_id, distance: cosineDistance(vector, fromBlob(row.embedding)) });
+  }
+  return scored.sort((a, b) => a.distance - b.distance).slice(0, k);
 }
