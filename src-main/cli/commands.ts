@@ -52,6 +52,8 @@ Usage: fieldbook <command> [options]   (from a checkout: npm run fieldbook -- <c
   demo                   ingest the sample knowledge base and run sample questions
   eval retrieval --corpus C.jsonl --queries Q.jsonl [--embedding-model DIR] [--limit N]
                          retrieval quality (Recall@1/5/10, MRR@10, nDCG@10) per search mode
+  eval answers --corpus C.jsonl --queries Q.jsonl [--unanswerable U.jsonl] [--llm FILE.gguf]
+                         answer quality: cited evidence, citation precision, "not found" rate
 
 Common options: --json (machine-readable output), --home DIR (data directory; or FIELDBOOK_HOME)
 `;

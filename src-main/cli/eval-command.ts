@@ -1,5 +1,6 @@
 /** `fieldbook eval retrieval …` — retrieval quality on a JSONL corpus and query set. */
 import { parseArgs } from 'node:util';
+import { runAnswerEval, type AnswerEvalOptions } from '../core/eval/answer-eval';
 import { runRetrievalEval, type RetrievalEvalOptions, type RetrievalEvalReport } from '../core/eval/retrieval-eval';
 import { bold, dim, type Output } from './format';
 
@@ -25,10 +26,56 @@ export function formatRetrievalTable(report: RetrievalEvalReport): string[] {
   return lines;
 }
 
+async function cmdEvalAnswers(rest: string[], o: Output, json: boolean): Promise<number> {
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      corpus: { type: 'string' },
+      queries: { type: 'string' },
+      unanswerable: { type: 'string' },
+      'embedding-model': { type: 'string' },
+      llm: { type: 'string' },
+      limit: { type: 'string' },
+    },
+  });
+  if (!values.corpus || !values.queries)
+    throw new EvalUsageError('eval answers needs --corpus FILE and --queries FILE');
+  const opts: AnswerEvalOptions = { corpusFile: values.corpus, queriesFile: values.queries };
+  if (values.unanswerable) opts.unanswerableFile = values.unanswerable;
+  if (values['embedding-model']) opts.embeddingModelDir = values['embedding-model'];
+  if (values.llm) opts.llmModelFile = values.llm;
+  const limit = num('--limit', values.limit);
+  if (limit) opts.limit = limit;
+  if (!json) opts.onProgress = (m) => o.err(dim(o, m));
+  const r = await runAnswerEval(opts);
+  if (json) {
+    o.out(JSON.stringify(r));
+    return 0;
+  }
+  const a = r.answerable;
+  o.out(bold(o, `Answers on ${r.corpus.passages} passages, ${a.questions} questions`));
+  o.out(
+    `modes: ${Object.entries(r.modes)
+      .map(([m, n]) => `${m} ${n}`)
+      .join(', ')}`,
+  );
+  o.out(`cited passage contains a gold answer: ${a.citedPassageHasGold}`);
+  o.out(`citation precision (cites a gold passage): ${a.citationPrecision}`);
+  o.out(`answer text contains a gold answer: ${a.answerHasGold}`);
+  o.out(`"not found" on answerable questions: ${a.notFound}; needs review: ${a.needsReview}`);
+  if (r.unanswerable)
+    o.out(`"not found" on ${r.unanswerable.questions} unanswerable questions: ${r.unanswerable.notFound}`);
+  const ttft = r.timing.meanTimeToFirstTokenMs;
+  o.out(`mean time per question: ${r.timing.meanTotalMs} ms${ttft !== null ? `, first token ${ttft} ms` : ''}`);
+  return 0;
+}
+
 export async function cmdEval(args: string[], o: Output, json: boolean): Promise<number> {
   const [kind, ...rest] = args;
-  if (kind !== 'retrieval')
-    throw new EvalUsageError('usage: fieldbook eval retrieval --corpus corpus.jsonl --queries queries.jsonl');
+  if (kind === 'answers') return cmdEvalAnswers(rest, o, json);
+  if (kind !== 'retrieval') {
+    throw new EvalUsageError('usage: fieldbook eval retrieval|answers --corpus corpus.jsonl --queries queries.jsonl');
+  }
   const { values } = parseArgs({
     args: rest,
     options: {

@@ -24,6 +24,7 @@ import { buildKeywordQuery } from '../text/terms';
 import { analyseCitations } from './citations';
 import { extractiveAnswer } from './extractive';
 import { buildUserPrompt, fitBlocks, toBlocks, type ContextBlock } from './prompt';
+import { termIdf } from '../search/term-stats';
 import { hazardTopics } from './safety';
 
 export type AnswerMode = 'generative' | 'extractive' | 'not-found';
@@ -78,21 +79,33 @@ export function retrievalQueryFor(question: string, previous: string[]): string 
   return short || ANAPHORA_RE.test(question) ? `${last}\n${question}` : question;
 }
 
-/** Share of the question's terms found in a passage (0..1): how strongly retrieval matched. */
-export function retrievalStrength(question: string, ranked: RankedChunk[]): number {
+/**
+ * How strongly retrieval matched (0..1): the idf-weighted share of the question's terms
+ * found in one of the best passages — rare words count, common ones barely do.
+ */
+export function retrievalStrength(
+  question: string,
+  ranked: RankedChunk[],
+  idf: (terms: string[]) => Map<string, number>,
+): number {
   const terms = buildKeywordQuery(question).terms;
   if (terms.length === 0 || ranked.length === 0) return 0;
+  const weights = idf(terms);
+  const total = terms.reduce((acc, t) => acc + (weights.get(t) ?? 0), 0);
+  if (total <= 0) return 0;
   let best = 0;
   for (const r of ranked.slice(0, 3)) {
     const text = normalizeForMatch(`${r.doc.title}\n${r.chunk.headingPath.join(' ')}\n${r.chunk.text}`);
-    best = Math.max(best, terms.filter((t) => text.includes(t)).length / terms.length);
+    const found = terms.filter((t) => text.includes(t)).reduce((acc, t) => acc + (weights.get(t) ?? 0), 0);
+    best = Math.max(best, found / total);
   }
   const vector = ranked[0]?.scores.vector;
   // A strong semantic match counts even when few words are shared.
   return Math.max(best, vector !== undefined ? Math.min(1, Math.max(0, (vector - 0.5) * 2)) : 0);
 }
 
-const MIN_STRENGTH = 0.25;
+/** Below this retrieval strength the answer is "not found" (tuned on the dev sets; see README). */
+const MIN_STRENGTH = 0.2;
 
 function citationFor(
   block: ContextBlock,
@@ -153,7 +166,7 @@ export function createAnswerService(deps: AnswerDeps): AnswerService {
       // Safety rules lead the context so the model sees them first; duplicates are dropped.
       const seen = new Set<number>();
       const ordered = [...safetyRanked, ...ranking.ranked].filter((r) => !seen.has(r.chunk.id) && seen.add(r.chunk.id));
-      const strength = retrievalStrength(retrievalQuery, ranking.ranked);
+      const strength = retrievalStrength(retrievalQuery, ranking.ranked, (terms) => termIdf(db, terms));
       // Hazardous work without a matching safety rule: say so first, prominently.
       const safetyWarning = topics.length > 0 && safetyRanked.length === 0 ? NO_SAFETY_RULE[lang] : null;
       if (safetyWarning) opts.onToken?.(`${safetyWarning}\n\n`);
@@ -186,6 +199,7 @@ export function createAnswerService(deps: AnswerDeps): AnswerService {
         );
         const rulesFound = safetyRules.length > 0;
         const answer = safetyWarning ? `${safetyWarning}\n\n${fields.answer}` : fields.answer;
+        // Half retrieval strength, half citation coverage (quoted extractive sentences cover themselves).
         const confidence =
           fields.mode === 'not-found' ? 0 : Math.round((0.5 * strength + 0.5 * fields.coverage) * 100) / 100;
         const record: Omit<AnswerRecord, 'id' | 'createdAt'> = {

@@ -3,58 +3,10 @@
  * directory through the normal pipeline (files → parser processes → chunks → index),
  * run every query in each search mode and score the ranked passages.
  */
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { z } from 'zod';
 import type { ChunkSettings, SearchSettings } from '../config';
-import { FieldbookError } from '../errors';
-import { openFieldbook } from '../fieldbook';
 import type { SearchMode } from '../search/search-service';
-import { storeStats } from '../store/documents';
+import { EvalQueryLine, readJsonl, withEvalKb, type EvalQuery } from './eval-kb';
 import { ScoreAccumulator, type RetrievalScores } from './metrics';
-
-const CorpusLine = z.object({ id: z.string(), title: z.string().default(''), text: z.string() });
-const HistoryTurn = z.object({ speaker: z.string(), text: z.string() });
-export const EvalQueryLine = z.object({
-  id: z.string(),
-  question: z.string(),
-  gold_ids: z.array(z.string()),
-  answers: z.array(z.string()).default([]),
-  history: z.array(HistoryTurn).optional(),
-  lang: z.string().optional(),
-  language: z.string().optional(),
-});
-export type EvalQuery = z.infer<typeof EvalQueryLine>;
-
-/** Read a JSONL file, validating each line; errors name the file and line. */
-export function readJsonl<T>(file: string, schema: z.ZodType<T>): T[] {
-  let raw: string;
-  try {
-    raw = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new FieldbookError('PATH_NOT_FOUND', { file });
-  }
-  const out: T[] = [];
-  raw.split('\n').forEach((line, i) => {
-    if (!line.trim()) return;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (err) {
-      throw new FieldbookError('INVALID_INPUT', { file, detail: `line ${i + 1}: ${(err as Error).message}` });
-    }
-    const parsed = schema.safeParse(value);
-    if (!parsed.success) {
-      throw new FieldbookError('INVALID_INPUT', {
-        file,
-        detail: `line ${i + 1}: ${parsed.error.issues[0]?.message ?? 'invalid'}`,
-      });
-    }
-    out.push(parsed.data);
-  });
-  return out;
-}
 
 export interface RetrievalEvalOptions {
   corpusFile: string;
@@ -89,40 +41,14 @@ export function retrievalQuestion(q: EvalQuery, historyTurns: number): string {
 }
 
 export async function runRetrievalEval(opts: RetrievalEvalOptions): Promise<RetrievalEvalReport> {
-  const corpus = readJsonl(opts.corpusFile, CorpusLine);
   let queries = readJsonl(opts.queriesFile, EvalQueryLine);
   if (opts.limit) queries = queries.slice(0, opts.limit);
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'fieldbook-eval-'));
-  const docsDir = path.join(work, 'corpus');
-  fs.mkdirSync(docsDir);
-  const idByPath = new Map<string, string>();
-  corpus.forEach((p, i) => {
-    const file = path.join(docsDir, `${String(i).padStart(6, '0')}.md`);
-    const title = p.title.replace(/\s+/g, ' ').trim();
-    fs.writeFileSync(file, title ? `# ${title}\n\n${p.text}\n` : `${p.text}\n`);
-    idByPath.set(file, p.id);
-  });
-  const modelRoots = opts.embeddingModelDir ? [path.dirname(path.resolve(opts.embeddingModelDir))] : [];
-  const fb = openFieldbook({ home: path.join(work, 'home'), embeddingModelRoots: modelRoots });
-  try {
-    if (opts.chunk) fb.updateSettings({ chunk: opts.chunk });
-    if (opts.search) fb.updateSettings({ search: opts.search });
-    if (opts.embeddingModelDir) await fb.useEmbeddingModel(path.basename(path.resolve(opts.embeddingModelDir)));
-    opts.onProgress?.(`Ingesting ${corpus.length} passages…`);
-    const t0 = performance.now();
-    const report = await fb.ingest.ingest([docsDir]);
-    const ingestSeconds = (performance.now() - t0) / 1000;
-    const stats = storeStats(fb.db);
+  return withEvalKb(opts, async ({ fb, idByPath, corpus }) => {
     const embedder = await fb.embedder();
     const result: RetrievalEvalReport = {
       modes: {},
       skipped: {},
-      corpus: {
-        passages: corpus.length,
-        chunks: stats.chunks,
-        failed: report.counts.failed,
-        ingestSeconds: round(ingestSeconds),
-      },
+      corpus,
       settings: { chunk: fb.settings().chunk, search: fb.settings().search, embeddingModel: embedder?.id ?? null },
       querySeconds: {},
     };
@@ -160,10 +86,7 @@ export async function runRetrievalEval(opts: RetrievalEvalOptions): Promise<Retr
       result.modes[mode] = scores;
     }
     return result;
-  } finally {
-    await fb.close();
-    fs.rmSync(work, { recursive: true, force: true });
-  }
+  });
 }
 
 function round(x: number): number {

@@ -1,0 +1,116 @@
+/**
+ * `fieldbook eval answers`: ask every question against a throwaway knowledge base and
+ * measure what a technician would check: is the answer's evidence right (a cited passage
+ * contains a gold answer; citations point at gold passages), does the answer state the
+ * gold answer, and does it say "not found" when the knowledge base has no answer.
+ */
+import type { ChunkSettings } from '../config';
+import { normalizeForMatch } from '../text/normalize';
+import { EvalQueryLine, readJsonl, withEvalKb } from './eval-kb';
+
+export interface AnswerEvalOptions {
+  corpusFile: string;
+  queriesFile: string;
+  /** Questions whose answer is NOT in the corpus (e.g. another set's queries). */
+  unanswerableFile?: string;
+  embeddingModelDir?: string;
+  llmModelFile?: string;
+  limit?: number;
+  chunk?: Partial<ChunkSettings>;
+  onProgress?: (message: string) => void;
+}
+
+export interface AnswerEvalReport {
+  answerable: {
+    questions: number;
+    /** A cited passage contains one of the gold answer strings. */
+    citedPassageHasGold: number;
+    /** Share of citations that point at a gold passage. */
+    citationPrecision: number;
+    /** The answer text contains one of the gold answer strings. */
+    answerHasGold: number;
+    /** Wrongly answered "not found". */
+    notFound: number;
+    needsReview: number;
+  };
+  unanswerable: { questions: number; notFound: number } | null;
+  modes: Record<string, number>;
+  timing: { meanTotalMs: number; meanTimeToFirstTokenMs: number | null };
+  corpus: { passages: number; chunks: number; failed: number; ingestSeconds: number };
+}
+
+const norm = (s: string): string => normalizeForMatch(s).replace(/\s+/g, '');
+
+function containsAny(text: string, answers: string[]): boolean {
+  const t = norm(text);
+  return answers.some((a) => a.trim() && t.includes(norm(a)));
+}
+
+const ratio = (n: number, d: number): number => (d === 0 ? 0 : Math.round((n / d) * 10_000) / 10_000);
+
+export async function runAnswerEval(opts: AnswerEvalOptions): Promise<AnswerEvalReport> {
+  let queries = readJsonl(opts.queriesFile, EvalQueryLine);
+  if (opts.limit) queries = queries.slice(0, opts.limit);
+  let negatives = opts.unanswerableFile ? readJsonl(opts.unanswerableFile, EvalQueryLine) : null;
+  if (negatives && opts.limit) negatives = negatives.slice(0, opts.limit);
+  return withEvalKb(opts, async ({ fb, idByPath, corpus }) => {
+    const modes: Record<string, number> = {};
+    let citedGold = 0;
+    let precisionSum = 0;
+    let answerGold = 0;
+    let wrongNotFound = 0;
+    let review = 0;
+    let totalMs = 0;
+    let ttftSum = 0;
+    let ttftN = 0;
+    opts.onProgress?.(`Answering ${queries.length} questions…`);
+    for (const q of queries) {
+      const res = await fb.answers.ask(q.question);
+      modes[res.mode] = (modes[res.mode] ?? 0) + 1;
+      totalMs += res.timings.totalMs ?? 0;
+      if (typeof res.timings.timeToFirstTokenMs === 'number') {
+        ttftSum += res.timings.timeToFirstTokenMs;
+        ttftN++;
+      }
+      if (res.mode === 'not-found') wrongNotFound++;
+      if (res.needsReview) review++;
+      const gold = new Set(q.gold_ids);
+      const cited = res.citations.map((c) => ({ c, passage: idByPath.get(c.sourcePath) }));
+      if (cited.length) precisionSum += cited.filter((x) => x.passage && gold.has(x.passage)).length / cited.length;
+      const texts = new Map<number, string>(
+        (
+          fb.db
+            .prepare('SELECT id, text FROM chunks WHERE id IN (SELECT value FROM json_each(?))')
+            .all(JSON.stringify(res.citations.map((c) => c.chunkId))) as Array<{ id: number; text: string }>
+        ).map((r) => [r.id, r.text]),
+      );
+      if (res.citations.some((c) => containsAny(texts.get(c.chunkId) ?? '', q.answers))) citedGold++;
+      if (containsAny(res.answer, q.answers)) answerGold++;
+    }
+    let unanswerable: AnswerEvalReport['unanswerable'] = null;
+    if (negatives) {
+      opts.onProgress?.(`Asking ${negatives.length} questions that have no answer here…`);
+      let nf = 0;
+      for (const q of negatives) if ((await fb.answers.ask(q.question)).mode === 'not-found') nf++;
+      unanswerable = { questions: negatives.length, notFound: ratio(nf, negatives.length) };
+    }
+    const n = queries.length;
+    return {
+      answerable: {
+        questions: n,
+        citedPassageHasGold: ratio(citedGold, n),
+        citationPrecision: ratio(precisionSum, n),
+        answerHasGold: ratio(answerGold, n),
+        notFound: ratio(wrongNotFound, n),
+        needsReview: ratio(review, n),
+      },
+      unanswerable,
+      modes,
+      timing: {
+        meanTotalMs: Math.round(totalMs / Math.max(1, n)),
+        meanTimeToFirstTokenMs: ttftN ? Math.round(ttftSum / ttftN) : null,
+      },
+      corpus,
+    };
+  });
+}

@@ -1,0 +1,33 @@
+/**
+ * Inverse document frequency of query terms, from the keyword index itself (the same
+ * tokenizer and stemming as search), cached until the number of chunks changes.
+ */
+import type { Db } from '../store/db';
+
+const cache = new WeakMap<Db, { chunks: number; idf: Map<string, number> }>();
+
+function quote(term: string): string {
+  return `"${term.replace(/"/g, '""')}"`;
+}
+
+/** BM25-style idf per term: rare terms weigh more than common ones. */
+export function termIdf(db: Db, terms: string[]): Map<string, number> {
+  const chunks = (db.prepare('SELECT COUNT(*) AS n FROM chunks').get() as { n: number }).n;
+  let entry = cache.get(db);
+  if (!entry || entry.chunks !== chunks) {
+    entry = { chunks, idf: new Map() };
+    cache.set(db, entry);
+  }
+  const count = db.prepare('SELECT COUNT(*) AS n FROM chunk_fts WHERE chunk_fts MATCH ?');
+  const out = new Map<string, number>();
+  for (const t of terms) {
+    let idf = entry.idf.get(t);
+    if (idf === undefined) {
+      const df = (count.get(`body : ${quote(t)}`) as { n: number }).n;
+      idf = Math.log(1 + (chunks - df + 0.5) / (df + 0.5));
+      entry.idf.set(t, idf);
+    }
+    out.set(t, idf);
+  }
+  return out;
+}
