@@ -52,7 +52,7 @@ export default tseslint.config(
   },
   {
     // The renderer talks to the main process only through the contract.
-    files: ['src-renderer/**/*.{ts,tsx}'],
+    files: ['src-renderer/src/**/*.{ts,tsx}'],
     rules: {
       'no-restricted-imports': [
         'error',

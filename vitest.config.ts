@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['src-main/**/*.test.ts', 'src-renderer/**/*.test.{ts,tsx}', 'test/**/*.test.ts'],
-    exclude: ['test/e2e/**', 'node_modules/**', 'out/**'],
+    exclude: ['node_modules/**', 'out/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -5,6 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { createApi } from '../api/handlers';
+import { startHttpBridge } from '../api/http-bridge';
 import { appRoot } from '../core/config';
 import { describeError, FieldbookError } from '../core/errors';
 import { openFieldbook, type Fieldbook } from '../core/fieldbook';
@@ -50,6 +52,7 @@ Usage: fieldbook <command> [options]   (from a checkout: npm run fieldbook -- <c
   models off embedding|llm
   reembed                build missing vectors for the active embedding model
   demo                   ingest the sample knowledge base and run sample questions
+  serve [--port N]       the desktop UI in a browser, on http://127.0.0.1 only
   eval retrieval --corpus C.jsonl --queries Q.jsonl [--embedding-model DIR] [--limit N]
                          retrieval quality (Recall@1/5/10, MRR@10, nDCG@10) per search mode
   eval answers --corpus C.jsonl --queries Q.jsonl [--unanswerable U.jsonl] [--llm FILE.gguf]
@@ -391,6 +394,26 @@ async function cmdDemo(fb: Fieldbook, o: Output, json: boolean): Promise<number>
   return failed ? EXIT.partial : EXIT.ok;
 }
 
+async function cmdServe(fb: Fieldbook, args: string[], o: Output): Promise<number> {
+  const { values } = parseArgs({ args, options: { port: { type: 'string' }, host: { type: 'string' } } });
+  const port = values.port !== undefined ? Number(values.port) : 5179;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0–65535');
+  if (values.host !== undefined && !['127.0.0.1', 'localhost', '::1'].includes(values.host)) {
+    throw new UsageError(
+      'the HTTP bridge binds to this computer only (127.0.0.1); other addresses need API keys (not available yet)',
+    );
+  }
+  const api = createApi(fb, { transport: 'http' });
+  const bridge = await startHttpBridge(api, { port, staticDir: path.join(appRoot(), 'out', 'renderer') });
+  o.out(`Fieldbook is running at ${bridge.url} (data: ${fb.home}). Press Ctrl+C to stop.`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await bridge.close();
+  return EXIT.ok;
+}
+
 export async function runCli(argv: string[], o: Output, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const json = argv.includes('--json');
   let home: string | undefined;
@@ -409,7 +432,7 @@ export async function runCli(argv: string[], o: Output, env: NodeJS.ProcessEnv =
     o.out(USAGE);
     return command ? EXIT.ok : EXIT.usage;
   }
-  const known = ['ingest', 'search', 'ask', 'docs', 'remove', 'stats', 'models', 'reembed', 'demo', 'eval'];
+  const known = ['ingest', 'search', 'ask', 'docs', 'remove', 'stats', 'models', 'reembed', 'demo', 'eval', 'serve'];
   if (!known.includes(command)) {
     o.err(`Unknown command "${command}".\n\n${USAGE}`);
     return EXIT.usage;
@@ -441,6 +464,8 @@ export async function runCli(argv: string[], o: Output, env: NodeJS.ProcessEnv =
         return await cmdStats(fb, o, json);
       case 'models':
         return await cmdModels(fb, args, o, json);
+      case 'serve':
+        return await cmdServe(fb, args, o);
       case 'reembed': {
         const n = await fb.ingest.embedMissing();
         o.out(json ? JSON.stringify({ embedded: n }) : `${n} chunks embedded.`);

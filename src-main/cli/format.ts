@@ -58,7 +58,8 @@ export function printAnswerDetails(o: Output, res: AnswerResult): void {
   o.out('');
   if (res.needsReview) o.out(bold(o, `⚠ Needs manual review (confidence ${res.confidence.toFixed(2)})`));
   for (const c of res.citations) {
-    const where = [pageLabel(c.page, c.page), c.headingPath.join(' › ')].filter(Boolean).join(' · ');
+    const path = c.headingPath.filter((h) => h !== c.docTitle).join(' › ');
+    const where = [pageLabel(c.page, c.page), path].filter(Boolean).join(' · ');
     o.out(
       `[${c.n}] ${c.docTitle}${where ? `  ${where}` : ''}${c.supported ? '' : '  (unsupported — check the source)'}`,
     );

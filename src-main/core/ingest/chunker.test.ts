@@ -82,3 +82,10 @@ describe('chunkBlocks', () => {
     for (const c of chunks) for (const line of c.text.split('\n')) expect(rows).toContain(line);
   });
 });
+
+describe('splitSentences regression: list numbers', () => {
+  it('keeps "1." with its step instead of splitting it off', () => {
+    expect(splitSentences('1. 按下復位鍵。2. 確認燈號。')).toEqual(['1. 按下復位鍵。', '2. 確認燈號。']);
+    expect(splitSentences('1. Press reset. 2. Wait.')).toEqual(['1. Press reset.', '2. Wait.']);
+  });
+});

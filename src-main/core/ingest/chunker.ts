@@ -30,7 +30,8 @@ export function joinText(a: string, b: string): string {
   return `${a} ${b}`;
 }
 
-const SENTENCE_END_RE = /(?<=[。！？；!?])|(?<=[.:;])(?=\s)/u;
+// Latin sentence ends need a word before the stop, so list numbers ("1. Press…") stay with their text.
+const SENTENCE_END_RE = /(?<=[。！？；!?])|(?<=[\p{L}\p{N}\p{Pe}"'”][.:;])(?<!(?:^|[\s。！？；])\d{1,3}[.:;])(?=\s)/u;
 
 /** Split a block's text into sentences (keeping their punctuation). */
 export function splitSentences(text: string): string[] {

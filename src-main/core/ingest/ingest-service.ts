@@ -30,6 +30,8 @@ export interface IngestOptions {
   isSafety?: boolean;
   /** Remove documents whose files disappeared from an ingested folder (or a named file that is gone). */
   removeMissing?: boolean;
+  /** Parse again even when the file is unchanged (re-index). */
+  force?: boolean;
 }
 
 export type IngestPhase = 'scan' | 'hash' | 'parse' | 'embed' | 'store' | 'done';
@@ -168,7 +170,7 @@ export function createIngestService(deps: IngestDeps): IngestService {
         ((opts.sensitivity !== undefined && opts.sensitivity !== existing.sensitivity) ||
           (opts.isSafety !== undefined && opts.isSafety !== existing.isSafety) ||
           (opts.tags !== undefined && JSON.stringify(opts.tags) !== JSON.stringify(existing.tags)));
-      if (existing && existing.sha256 === sha && !labelsChanged) {
+      if (existing && existing.sha256 === sha && !labelsChanged && !opts.force) {
         db.transaction(() => {
           setFileState(jobId, file, 'skipped');
           db.prepare('DELETE FROM ingest_failures WHERE source_path = ?').run(file);

@@ -270,7 +270,7 @@ function usefulTitle(raw: unknown): string | null {
   if (typeof raw !== 'string') return null;
   const t = raw.trim();
   if (!t || /^(untitled|microsoft word - |document\d*$)/i.test(t) || /\.(docx?|pdf)$/i.test(t)) return null;
-  if (/^(https?:\/\/|www\.)\S+$/i.test(t)) return null;
+  if (/^(https?:\/\/|www\.)\S+$/i.test(t) || t.length > 200) return null;
   return t;
 }
 
@@ -352,7 +352,10 @@ export async function parsePdf(
     const blocks = pages.flatMap((p) => pageBlocks(p, bodySize, headingSizes));
     const meta = await pdf.getMetadata().catch(() => null);
     const info = (meta?.info ?? {}) as Record<string, unknown>;
-    const firstHeading = blocks.find((b) => b.kind === 'heading')?.text;
+    const firstHeading = blocks
+      .filter((b) => b.kind === 'heading')
+      .map((b) => usefulTitle(b.text))
+      .find((t) => t !== null);
     const title = usefulTitle(info.Title) ?? firstHeading ?? path.basename(fileName, path.extname(fileName));
     const warnings: string[] = [];
     if (emptyPages.length > 0) warnings.push(`Pages without a text layer (need OCR): ${emptyPages.join(', ')}`);

@@ -1,4 +1,5 @@
 /** Conversations and their answers (they feed feedback and dataset export). */
+import { FieldbookError } from '../errors';
 import type { Db } from './db';
 
 export interface StoredCitation {
@@ -133,4 +134,25 @@ export function listConversations(
          FROM conversations c ORDER BY c.updated_at DESC LIMIT ?`,
     )
     .all(limit) as Array<{ id: number; title: string; updatedAt: string; answers: number }>;
+}
+
+export interface FeedbackInput {
+  answerId: number;
+  rating: 'up' | 'down';
+  comment?: string;
+  correction?: string;
+  author?: string;
+}
+
+export function saveFeedback(db: Db, f: FeedbackInput, now: Date): number {
+  if (!getAnswer(db, f.answerId))
+    throw new FieldbookError('INVALID_INPUT', { detail: `no answer with id ${f.answerId}` });
+  return Number(
+    db
+      .prepare(
+        'INSERT INTO feedback(answer_id, rating, comment, correction, author, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      )
+      .run(f.answerId, f.rating, f.comment ?? null, f.correction ?? null, f.author ?? null, now.toISOString())
+      .lastInsertRowid,
+  );
 }

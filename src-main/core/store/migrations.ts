@@ -128,4 +128,16 @@ export const MIGRATIONS: readonly string[] = [
   UPDATE chunks SET embedded = 0;
   DELETE FROM meta WHERE key IN ('embedding.model_id', 'embedding.dim');
   `,
+  /* 4: feedback on answers */ `
+  CREATE TABLE feedback (
+    id         INTEGER PRIMARY KEY,
+    answer_id  INTEGER NOT NULL REFERENCES answers(id) ON DELETE CASCADE,
+    rating     TEXT NOT NULL CHECK (rating IN ('up','down')),
+    comment    TEXT,
+    correction TEXT,
+    author     TEXT,
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX feedback_answer ON feedback(answer_id);
+  `,
 ];

@@ -1,0 +1,300 @@
+/**
+ * The contract's methods implemented over the core services. Both transports — Electron
+ * IPC and the loopback HTTP bridge — call `invoke`, which validates the input against the
+ * contract's schema and returns an Envelope (a result, or an error in plain words).
+ */
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  METHOD_NAMES,
+  schemas,
+  type AppStatus,
+  type BrowseResult,
+  type Envelope,
+  type FieldbookEvent,
+  type Input,
+  type MethodName,
+  type Outputs,
+} from '../../src-preload/contract';
+import { describeError, FieldbookError, isErrorCode } from '../core/errors';
+import type { Fieldbook } from '../core/fieldbook';
+import { SCANNED_EXTENSIONS } from '../core/ingest/detect';
+import { conversationAnswers, listConversations, saveFeedback } from '../core/store/conversations';
+import { getDocument, listDocuments, setDocumentLabels, storeStats, toChunkRecord } from '../core/store/documents';
+
+export type Handlers = { [M in MethodName]: (input: Input<M>) => Promise<Outputs[M]> };
+
+export interface ApiHost {
+  transport: 'ipc' | 'http';
+  /** Native file dialog (desktop only). */
+  chooseFiles?: (folders: boolean) => Promise<string[]>;
+}
+
+export interface Api {
+  invoke(method: string, input: unknown): Promise<Envelope<unknown>>;
+  events: EventEmitter<{ event: [FieldbookEvent] }>;
+  handlers: Handlers;
+}
+
+const MAX_FILE_BYTES = 150 * 1024 * 1024;
+
+function browseRoots(): string[] {
+  const roots = [os.homedir()];
+  if (process.platform === 'win32') {
+    for (const letter of 'CDEFGHIJKLMNOPQRSTUVWXYZ') if (fs.existsSync(`${letter}:\\`)) roots.push(`${letter}:\\`);
+  } else {
+    for (const r of ['/media', '/mnt', '/run/media']) if (fs.existsSync(r)) roots.push(r);
+  }
+  return roots;
+}
+
+export function createApi(fb: Fieldbook, host: ApiHost): Api {
+  const events = new EventEmitter<{ event: [FieldbookEvent] }>();
+  const emit = (e: FieldbookEvent): void => {
+    events.emit('event', e);
+  };
+  const asking = new Map<string, AbortController>();
+
+  const handlers: Handlers = {
+    async status() {
+      const stats = storeStats(fb.db);
+      const embedding = await fb.embeddingStatus();
+      const llm = await fb.llmStatus();
+      const problems = [embedding.problem, llm.problem].filter((p): p is string => Boolean(p));
+      const status: AppStatus = {
+        home: fb.home,
+        documents: stats.documents,
+        chunks: stats.chunks,
+        pages: stats.pages,
+        failures: stats.failures,
+        searchMode: embedding.active ? 'hybrid' : 'keyword',
+        answerMode: llm.active && !llm.problem ? 'generative' : 'extractive',
+        embeddingModel: embedding.active,
+        llmModel: llm.active,
+        problems,
+        locale: fb.settings().locale,
+        transport: host.transport,
+      };
+      return status;
+    },
+    async listDocuments() {
+      const locale = fb.settings().locale;
+      const rows = fb.db
+        .prepare('SELECT source_path, code, detail, failed_at FROM ingest_failures ORDER BY failed_at DESC')
+        .all() as Array<{
+        source_path: string;
+        code: string;
+        detail: string | null;
+        failed_at: string;
+      }>;
+      const failures = rows.map((r) => {
+        const code = isErrorCode(r.code) ? r.code : 'PARSE_FAILED';
+        const report = describeError(new FieldbookError(code, r.detail ? { detail: r.detail } : {}), locale);
+        return {
+          sourcePath: r.source_path,
+          code: r.code,
+          message: report.message,
+          hint: report.hint,
+          detail: r.detail,
+          failedAt: r.failed_at,
+        };
+      });
+      return { documents: listDocuments(fb.db), failures };
+    },
+    async ingest(input) {
+      const opts: Parameters<Fieldbook['ingest']['ingest']>[1] = {};
+      if (input.tags) opts.tags = input.tags;
+      if (input.sensitivity) opts.sensitivity = input.sensitivity;
+      if (input.isSafety !== undefined) opts.isSafety = input.isSafety;
+      return fb.ingest.ingest(input.paths, opts, (progress) => emit({ type: 'ingest-progress', progress }));
+    },
+    async removeDocument(input) {
+      fb.ingest.removeDocument(input.id);
+      return { removed: true };
+    },
+    async updateDocument(input) {
+      if (!getDocument(fb.db, input.id)) throw new FieldbookError('DOCUMENT_NOT_FOUND', { detail: `id ${input.id}` });
+      const labels: Parameters<typeof setDocumentLabels>[2] = {};
+      if (input.tags) labels.tags = input.tags;
+      if (input.sensitivity) labels.sensitivity = input.sensitivity;
+      if (input.isSafety !== undefined) labels.isSafety = input.isSafety;
+      setDocumentLabels(fb.db, input.id, labels, new Date());
+      return getDocument(fb.db, input.id) as NonNullable<ReturnType<typeof getDocument>>;
+    },
+    async reindexDocument(input) {
+      const doc = getDocument(fb.db, input.id);
+      if (!doc) throw new FieldbookError('DOCUMENT_NOT_FOUND', { detail: `id ${input.id}` });
+      return fb.ingest.ingest([doc.sourcePath], { force: true }, (progress) =>
+        emit({ type: 'ingest-progress', progress }),
+      );
+    },
+    async search(input) {
+      const opts: Parameters<Fieldbook['search']['search']>[1] = {};
+      if (input.k !== undefined) opts.k = input.k;
+      if (input.mode) opts.mode = input.mode;
+      if (input.filters) opts.filters = input.filters;
+      return fb.search.search(input.query, opts);
+    },
+    async ask(input) {
+      const controller = new AbortController();
+      asking.set(input.requestId, controller);
+      try {
+        const opts: Parameters<Fieldbook['answers']['ask']>[1] = {
+          signal: controller.signal,
+          onToken: (text) => emit({ type: 'answer-token', requestId: input.requestId, text }),
+        };
+        if (input.conversationId !== undefined) opts.conversationId = input.conversationId;
+        if (input.filters) opts.filters = input.filters;
+        return await fb.answers.ask(input.question, opts);
+      } finally {
+        asking.delete(input.requestId);
+      }
+    },
+    async cancelAsk(input) {
+      const c = asking.get(input.requestId);
+      c?.abort();
+      return { cancelled: c !== undefined };
+    },
+    async listConversations() {
+      return listConversations(fb.db);
+    },
+    async getConversation(input) {
+      return conversationAnswers(fb.db, input.id);
+    },
+    async sendFeedback(input) {
+      const f: Parameters<typeof saveFeedback>[1] = { answerId: input.answerId, rating: input.rating };
+      if (input.comment) f.comment = input.comment;
+      if (input.correction) f.correction = input.correction;
+      return { id: saveFeedback(fb.db, f, new Date()) };
+    },
+    async openCitation(input) {
+      const row = fb.db.prepare('SELECT * FROM chunks WHERE id = ?').get(input.chunkId) as
+        Parameters<typeof toChunkRecord>[0] | undefined;
+      if (!row) throw new FieldbookError('DOCUMENT_NOT_FOUND', { detail: `chunk ${input.chunkId}` });
+      const chunk = toChunkRecord(row);
+      const doc = getDocument(fb.db, chunk.docId);
+      if (!doc) throw new FieldbookError('DOCUMENT_NOT_FOUND', { detail: `document ${chunk.docId}` });
+      let documentText: string | null = null;
+      let highlight: [number, number] | null = null;
+      if (doc.type !== 'pdf') {
+        // Show the passage with its neighbours so it reads in context.
+        const around = fb.db
+          .prepare('SELECT ord, text FROM chunks WHERE doc_id = ? AND ord BETWEEN ? AND ? ORDER BY ord')
+          .all(doc.id, chunk.ord - 1, chunk.ord + 1) as Array<{ ord: number; text: string }>;
+        let text = '';
+        for (const a of around) {
+          if (text) text += '\n\n';
+          if (a.ord === chunk.ord) highlight = [text.length, text.length + a.text.length];
+          text += a.text;
+        }
+        documentText = text;
+      }
+      return {
+        chunkId: chunk.id,
+        docId: doc.id,
+        title: doc.title,
+        type: doc.type,
+        sourcePath: doc.sourcePath,
+        page: chunk.pageStart,
+        pages: doc.pages,
+        boxes: chunk.boxes,
+        pageSizes: [],
+        text: chunk.text,
+        documentText,
+        highlight,
+      };
+    },
+    async getDocumentFile(input) {
+      const doc = getDocument(fb.db, input.docId);
+      if (!doc) throw new FieldbookError('DOCUMENT_NOT_FOUND', { detail: `id ${input.docId}` });
+      let stat: fs.Stats;
+      try {
+        stat = fs.statSync(doc.sourcePath);
+      } catch {
+        throw new FieldbookError('PATH_NOT_FOUND', {
+          file: doc.sourcePath,
+          detail: 'the original file was moved or deleted',
+        });
+      }
+      if (stat.size > MAX_FILE_BYTES) throw new FieldbookError('FILE_TOO_LARGE', { file: doc.sourcePath });
+      return { type: doc.type, base64: fs.readFileSync(doc.sourcePath).toString('base64') };
+    },
+    async browse(input) {
+      const dir = path.resolve(input.path ?? os.homedir());
+      let entries: fs.Dirent[];
+      try {
+        entries = fs.readdirSync(dir, { withFileTypes: true });
+      } catch {
+        throw new FieldbookError('PATH_NOT_FOUND', { file: dir });
+      }
+      const result: BrowseResult = {
+        path: dir,
+        parent: path.dirname(dir) === dir ? null : path.dirname(dir),
+        roots: browseRoots(),
+        entries: entries
+          .filter((e) => !e.name.startsWith('.') && (e.isDirectory() || e.isFile()))
+          .map((e) => ({
+            name: e.name,
+            path: path.join(dir, e.name),
+            kind: e.isDirectory() ? ('dir' as const) : ('file' as const),
+            supported: e.isDirectory() || SCANNED_EXTENSIONS.has(path.extname(e.name).toLowerCase()),
+          }))
+          .sort((a, b) => (a.kind === b.kind ? a.name.localeCompare(b.name) : a.kind === 'dir' ? -1 : 1)),
+      };
+      return result;
+    },
+    async chooseFiles(input) {
+      return { paths: host.chooseFiles ? await host.chooseFiles(input.folders === true) : null };
+    },
+    async getSettings() {
+      return fb.settings();
+    },
+    async updateSettings(input) {
+      const patch: Parameters<Fieldbook['updateSettings']>[0] = {};
+      if (input.locale) patch.locale = input.locale;
+      if (input.chunk) patch.chunk = input.chunk;
+      if (input.search) patch.search = input.search;
+      if (input.answer) patch.answer = input.answer;
+      return fb.updateSettings(patch);
+    },
+    async listModels() {
+      return { embedding: await fb.embeddingStatus(), llm: await fb.llmStatus() };
+    },
+    async useModel(input) {
+      if (input.kind === 'embedding') {
+        await fb.useEmbeddingModel(input.name);
+        await fb.ingest.embedMissing((progress) => emit({ type: 'ingest-progress', progress }));
+      } else await fb.useLlmModel(input.name);
+      return { embedding: await fb.embeddingStatus(), llm: await fb.llmStatus() };
+    },
+  };
+
+  return {
+    events,
+    handlers,
+    async invoke(method, input) {
+      const locale = fb.settings().locale;
+      if (!(METHOD_NAMES as string[]).includes(method)) {
+        return {
+          ok: false,
+          error: describeError(new FieldbookError('INVALID_INPUT', { detail: `unknown method ${method}` }), locale),
+        };
+      }
+      const m = method as MethodName;
+      const parsed = schemas[m].safeParse(input ?? {});
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        const detail = `${m}: ${issue ? `${issue.path.join('.') || 'input'} — ${issue.message}` : 'invalid input'}`;
+        return { ok: false, error: describeError(new FieldbookError('INVALID_INPUT', { detail }), locale) };
+      }
+      try {
+        const handler = handlers[m] as (i: unknown) => Promise<unknown>;
+        return { ok: true, result: await handler(parsed.data) };
+      } catch (err) {
+        return { ok: false, error: describeError(err, locale) };
+      }
+    },
+  };
+}

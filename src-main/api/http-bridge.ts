@@ -1,0 +1,174 @@
+/**
+ * The HTTP bridge: the same contract as the Electron IPC, over loopback HTTP, so the same
+ * renderer runs in a browser (`npm run serve`) for tests and headless use.
+ *   POST /api/<method>   JSON input → Envelope JSON
+ *   GET  /api/events     server-sent events (progress, streamed answer tokens)
+ *   GET  /*              the built renderer (out/renderer)
+ * It binds to 127.0.0.1 and refuses requests whose Host or Origin is not this server
+ * (DNS-rebinding and cross-site protection).
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import type { Api } from './handlers';
+
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "font-src 'self' data:",
+  "connect-src 'self'",
+  "worker-src 'self' blob:",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+  "form-action 'none'",
+].join('; ');
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.woff2': 'font/woff2',
+  '.bcmap': 'application/octet-stream',
+  '.pfb': 'application/octet-stream',
+  '.ttf': 'font/ttf',
+  '.wasm': 'application/wasm',
+};
+
+const MAX_BODY = 2 * 1024 * 1024;
+
+export interface HttpBridge {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startHttpBridge(
+  api: Api,
+  opts: { port?: number; host?: string; staticDir: string },
+): Promise<HttpBridge> {
+  const host = opts.host ?? '127.0.0.1';
+  const staticDir = path.resolve(opts.staticDir);
+  let port = opts.port ?? 0;
+  const sseClients = new Set<http.ServerResponse>();
+  api.events.on('event', (e) => {
+    const line = `data: ${JSON.stringify(e)}\n\n`;
+    for (const res of sseClients) res.write(line);
+  });
+
+  const allowedHosts = (): Set<string> => new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
+
+  const send = (res: http.ServerResponse, status: number, body: string | Buffer, type = 'application/json'): void => {
+    res.writeHead(status, {
+      'Content-Type': type,
+      'Content-Security-Policy': CONTENT_SECURITY_POLICY,
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+      'Cache-Control': 'no-store',
+    });
+    res.end(body);
+  };
+
+  const server = http.createServer((req, res) => {
+    const hostHeader = req.headers.host ?? '';
+    const origin = req.headers.origin;
+    if (
+      !allowedHosts().has(hostHeader) ||
+      (origin !== undefined && !allowedHosts().has(origin.replace(/^https?:\/\//, '')))
+    ) {
+      send(
+        res,
+        403,
+        JSON.stringify({ ok: false, error: { code: 'INVALID_INPUT', message: 'Forbidden host or origin', hint: '' } }),
+      );
+      return;
+    }
+    const url = new URL(req.url ?? '/', `http://${hostHeader}`);
+    if (url.pathname === '/api/events' && req.method === 'GET') {
+      res.writeHead(200, {
+        'Content-Type': 'text/event-stream',
+        'Cache-Control': 'no-store',
+        Connection: 'keep-alive',
+      });
+      res.write(': connected\n\n');
+      sseClients.add(res);
+      req.on('close', () => sseClients.delete(res));
+      return;
+    }
+    if (url.pathname.startsWith('/api/')) {
+      if (req.method !== 'POST' || !(req.headers['content-type'] ?? '').startsWith('application/json')) {
+        send(
+          res,
+          405,
+          JSON.stringify({
+            ok: false,
+            error: { code: 'INVALID_INPUT', message: 'POST application/json only', hint: '' },
+          }),
+        );
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > MAX_BODY) req.destroy();
+        else chunks.push(c);
+      });
+      req.on('end', () => {
+        let input: unknown;
+        try {
+          input = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
+        } catch {
+          send(
+            res,
+            400,
+            JSON.stringify({ ok: false, error: { code: 'INVALID_INPUT', message: 'Body is not JSON', hint: '' } }),
+          );
+          return;
+        }
+        void api
+          .invoke(decodeURIComponent(url.pathname.slice(5)), input)
+          .then((envelope) => send(res, 200, JSON.stringify(envelope)));
+      });
+      return;
+    }
+    if (req.method !== 'GET') {
+      send(res, 405, 'Method not allowed', 'text/plain');
+      return;
+    }
+    // Static files, contained in staticDir (no traversal).
+    const rel = decodeURIComponent(url.pathname).replace(/^\/+/, '') || 'index.html';
+    const file = path.resolve(staticDir, rel);
+    const inside = path.relative(staticDir, file);
+    if (inside.startsWith('..') || path.isAbsolute(inside)) {
+      send(res, 404, 'Not found', 'text/plain');
+      return;
+    }
+    const target = fs.existsSync(file) && fs.statSync(file).isFile() ? file : path.join(staticDir, 'index.html');
+    if (!fs.existsSync(target)) {
+      send(res, 404, 'The renderer is not built. Run: npm run build:renderer', 'text/plain');
+      return;
+    }
+    send(res, 200, fs.readFileSync(target), TYPES[path.extname(target)] ?? 'application/octet-stream');
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const address = server.address();
+  if (address && typeof address === 'object') port = address.port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const res of sseClients) res.end();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * Electron main process — a thin shell over the core: one hardened window, single-instance
+ * lock, parser/LLM in utility processes, IPC wired to the same API the HTTP bridge serves.
+ */
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { app, BrowserWindow, dialog, ipcMain, session, utilityProcess } from 'electron';
+import { createApi } from './api/handlers';
+import { openFieldbook, type Fieldbook } from './core/fieldbook';
+import { forwardEvents, registerIpc } from './electron/ipc';
+import { hardenSession, hardenWebContents, secureWebPreferences } from './electron/security';
+import { utilitySpawners } from './electron/utility-workers';
+
+const mainDir = path.dirname(fileURLToPath(import.meta.url));
+const devServer = process.env.ELECTRON_RENDERER_URL ?? null;
+const appUrl = devServer ?? pathToFileURL(path.join(mainDir, '..', 'renderer', 'index.html')).href;
+
+let win: BrowserWindow | null = null;
+let fb: Fieldbook | null = null;
+
+// Keep the data where the CLI finds it: the same per-user folder (FIELDBOOK_HOME overrides).
+app.setName('Fieldbook');
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  app.on('second-instance', () => {
+    if (win) {
+      if (win.isMinimized()) win.restore();
+      win.focus();
+    }
+  });
+
+  app.on('web-contents-created', (_e, contents) => hardenWebContents(contents));
+
+  void app.whenReady().then(async () => {
+    hardenSession(session.defaultSession, devServer);
+    const spawners = utilitySpawners(
+      (modulePath, args, options) => utilityProcess.fork(modulePath, args, options),
+      mainDir,
+    );
+    fb = openFieldbook({ spawnParser: spawners.spawnParser, spawnLlm: spawners.spawnLlm });
+    const api = createApi(fb, {
+      transport: 'ipc',
+      chooseFiles: async (folders) => {
+        const options: Electron.OpenDialogOptions = {
+          properties: folders ? ['openDirectory', 'multiSelections'] : ['openFile', 'openDirectory', 'multiSelections'],
+          filters: [{ name: 'Documents', extensions: ['pdf', 'docx', 'txt', 'md'] }],
+        };
+        const result = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
+        return result.canceled ? [] : result.filePaths;
+      },
+    });
+    registerIpc(ipcMain, api, () => (win ? { contents: win.webContents, appUrl } : null));
+    forwardEvents(api, () => win?.webContents ?? null);
+
+    win = new BrowserWindow({
+      width: 1400,
+      height: 900,
+      minWidth: 900,
+      minHeight: 600,
+      title: 'Fieldbook',
+      backgroundColor: '#f4f5f7',
+      show: false,
+      webPreferences: secureWebPreferences(path.join(mainDir, '..', 'preload', 'index.cjs')),
+    });
+    win.once('ready-to-show', () => win?.show());
+    win.on('closed', () => {
+      win = null;
+    });
+    await win.loadURL(appUrl);
+  });
+
+  app.on('window-all-closed', () => app.quit());
+  app.on('will-quit', () => {
+    void fb?.close();
+  });
+}

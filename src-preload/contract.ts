@@ -1,0 +1,197 @@
+/**
+ * The one API contract between the renderer and the main process. Each method has a
+ * name, a zod input schema and an output type. The main process validates every input
+ * here (and checks the sender); the preload (IPC) and the HTTP bridge are generated from
+ * METHOD_NAMES, so no method exists in one transport only. The renderer imports types only.
+ */
+import { z } from 'zod';
+import type { AnswerResult } from '../src-main/core/answer/answer-service';
+import type { Settings } from '../src-main/core/config';
+import type { ErrorReport } from '../src-main/core/errors';
+import type { EmbeddingStatus, LlmStatus } from '../src-main/core/fieldbook';
+import type { IngestProgress, IngestReport } from '../src-main/core/ingest/ingest-service';
+import type { Box, DocType } from '../src-main/core/ingest/types';
+import type { SearchResponse } from '../src-main/core/search/search-service';
+import type { AnswerRecord } from '../src-main/core/store/conversations';
+import type { DocumentRecord } from '../src-main/core/store/documents';
+
+const sensitivity = z.enum(['public', 'internal', 'confidential', 'restricted']);
+const tags = z.record(z.string().min(1).max(64), z.string().max(200));
+const id = z.number().int().positive();
+
+const filters = z
+  .object({
+    tags: tags.optional(),
+    docIds: z.array(id).max(1000).optional(),
+    types: z.array(z.enum(['pdf', 'docx', 'txt', 'md'])).optional(),
+    languages: z.array(z.string().max(16)).max(10).optional(),
+  })
+  .strict();
+
+export const schemas = {
+  status: z.object({}).strict(),
+  listDocuments: z.object({}).strict(),
+  ingest: z
+    .object({
+      paths: z.array(z.string().min(1).max(4096)).min(1).max(10_000),
+      tags: tags.optional(),
+      sensitivity: sensitivity.optional(),
+      isSafety: z.boolean().optional(),
+    })
+    .strict(),
+  removeDocument: z.object({ id }).strict(),
+  updateDocument: z
+    .object({ id, tags: tags.optional(), sensitivity: sensitivity.optional(), isSafety: z.boolean().optional() })
+    .strict(),
+  reindexDocument: z.object({ id }).strict(),
+  search: z
+    .object({
+      query: z.string().min(1).max(2000),
+      k: z.number().int().min(1).max(100).optional(),
+      mode: z.enum(['hybrid', 'keyword', 'vector']).optional(),
+      filters: filters.optional(),
+    })
+    .strict(),
+  ask: z
+    .object({
+      question: z.string().min(1).max(4000),
+      requestId: z.string().min(1).max(64),
+      conversationId: id.optional(),
+      filters: filters.optional(),
+    })
+    .strict(),
+  cancelAsk: z.object({ requestId: z.string().min(1).max(64) }).strict(),
+  listConversations: z.object({}).strict(),
+  getConversation: z.object({ id }).strict(),
+  sendFeedback: z
+    .object({
+      answerId: id,
+      rating: z.enum(['up', 'down']),
+      comment: z.string().max(4000).optional(),
+      correction: z.string().max(20_000).optional(),
+    })
+    .strict(),
+  openCitation: z.object({ chunkId: id }).strict(),
+  getDocumentFile: z.object({ docId: id }).strict(),
+  browse: z.object({ path: z.string().max(4096).optional() }).strict(),
+  chooseFiles: z.object({ folders: z.boolean().optional() }).strict(),
+  getSettings: z.object({}).strict(),
+  updateSettings: z
+    .object({
+      locale: z.enum(['en', 'zh-TW']).optional(),
+      chunk: z
+        .object({ chunkSize: z.number().int().min(50).max(4000), chunkOverlap: z.number().int().min(0).max(1000) })
+        .partial()
+        .optional(),
+      search: z
+        .object({ topK: z.number().int().min(1).max(50) })
+        .partial()
+        .optional(),
+      answer: z
+        .object({ retrievalDepth: z.number().int().min(1).max(20), confidenceThreshold: z.number().min(0).max(1) })
+        .partial()
+        .optional(),
+    })
+    .strict(),
+  listModels: z.object({}).strict(),
+  useModel: z.object({ kind: z.enum(['embedding', 'llm']), name: z.string().min(1).max(255).nullable() }).strict(),
+} as const;
+
+export type MethodName = keyof typeof schemas;
+export const METHOD_NAMES = Object.keys(schemas) as MethodName[];
+export type Input<M extends MethodName> = z.input<(typeof schemas)[M]>;
+
+export interface AppStatus {
+  home: string;
+  documents: number;
+  chunks: number;
+  pages: number;
+  failures: number;
+  searchMode: 'hybrid' | 'keyword';
+  answerMode: 'generative' | 'extractive';
+  embeddingModel: string | null;
+  llmModel: string | null;
+  problems: string[];
+  locale: 'en' | 'zh-TW';
+  transport: 'ipc' | 'http';
+}
+
+export interface FailureRecord {
+  sourcePath: string;
+  code: string;
+  message: string;
+  hint: string;
+  detail: string | null;
+  failedAt: string;
+}
+
+export interface CitationView {
+  chunkId: number;
+  docId: number;
+  title: string;
+  type: DocType;
+  sourcePath: string;
+  page: number | null;
+  pages: number | null;
+  boxes: Box[];
+  pageSizes: Array<{ w: number; h: number }>;
+  /** The cited chunk's text. */
+  text: string;
+  /** For documents without pages: the whole document text and where the chunk sits in it. */
+  documentText: string | null;
+  highlight: [number, number] | null;
+}
+
+export interface BrowseResult {
+  path: string;
+  parent: string | null;
+  entries: Array<{ name: string; path: string; kind: 'dir' | 'file'; supported: boolean }>;
+  roots: string[];
+}
+
+export interface Outputs {
+  status: AppStatus;
+  listDocuments: { documents: DocumentRecord[]; failures: FailureRecord[] };
+  ingest: IngestReport;
+  removeDocument: { removed: true };
+  updateDocument: DocumentRecord;
+  reindexDocument: IngestReport;
+  search: SearchResponse;
+  ask: AnswerResult;
+  cancelAsk: { cancelled: boolean };
+  listConversations: Array<{ id: number; title: string; updatedAt: string; answers: number }>;
+  getConversation: AnswerRecord[];
+  sendFeedback: { id: number };
+  openCitation: CitationView;
+  getDocumentFile: { type: DocType; base64: string };
+  browse: BrowseResult;
+  /** Paths picked in a native dialog (desktop), or null where there is none (browser: use browse). */
+  chooseFiles: { paths: string[] | null };
+  getSettings: Settings;
+  updateSettings: Settings;
+  listModels: { embedding: EmbeddingStatus; llm: LlmStatus };
+  useModel: { embedding: EmbeddingStatus; llm: LlmStatus };
+}
+
+export type FieldbookEvent =
+  { type: 'ingest-progress'; progress: IngestProgress } | { type: 'answer-token'; requestId: string; text: string };
+
+export type FieldbookApi = { [M in MethodName]: (input: Input<M>) => Promise<Outputs[M]> } & {
+  /** Subscribe to progress and streaming events; returns an unsubscribe function. */
+  onEvent(listener: (event: FieldbookEvent) => void): () => void;
+};
+
+export type { ErrorReport };
+
+/** What crosses a transport: a result or a rendered error (never a stack trace). */
+export type Envelope<T> = { ok: true; result: T } | { ok: false; error: ErrorReport };
+
+/** What the preload exposes: calls by method name and the event stream. */
+export interface IpcBridge {
+  invoke(method: string, input: unknown): Promise<Envelope<unknown>>;
+  onEvent(listener: (event: FieldbookEvent) => void): () => void;
+}
+
+/** IPC channel names (preload ↔ main). */
+export const IPC_INVOKE = 'fieldbook:invoke';
+export const IPC_EVENT = 'fieldbook:event';

@@ -1,0 +1,376 @@
+/** Library: add files and folders with progress, list and search documents, edit labels, remove, re-index, failures. */
+import { useCallback, useEffect, useMemo, useState } from 'react';
+import type { BrowseResult, FieldbookEvent, Outputs } from '../../../src-preload/contract';
+import { api, errorText } from '../api';
+import { useT } from '../i18n';
+
+type Doc = Outputs['listDocuments']['documents'][number];
+type Progress = Extract<FieldbookEvent, { type: 'ingest-progress' }>['progress'];
+
+function ProgressBar({ value, label }: { value: number | null; label: string }) {
+  return (
+    <div className="progress-row">
+      <div
+        className={`progress${value === null ? ' indeterminate' : ''}`}
+        role="progressbar"
+        aria-label={label}
+        aria-valuemin={0}
+        aria-valuemax={100}
+        aria-valuenow={value === null ? undefined : Math.round(value)}
+      >
+        {value !== null && <div className="progress-fill" style={{ width: `${value}%` }} />}
+      </div>
+      <span className="progress-label">{label}</span>
+    </div>
+  );
+}
+
+function Browser({ onAdd, onClose }: { onAdd: (paths: string[]) => void; onClose: () => void }) {
+  const t = useT();
+  const [dir, setDir] = useState<BrowseResult | null>(null);
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [error, setError] = useState<string | null>(null);
+  const [typed, setTyped] = useState('');
+  const open = useCallback((p?: string) => {
+    api.browse(p ? { path: p } : {}).then(setDir, (err: unknown) => setError(errorText(err)));
+  }, []);
+  useEffect(() => {
+    open();
+  }, [open]);
+  const toggle = (p: string): void =>
+    setSelected((s) => {
+      const n = new Set(s);
+      if (n.has(p)) n.delete(p);
+      else n.add(p);
+      return n;
+    });
+  return (
+    <div className="viewer" role="dialog" aria-modal="true" aria-label={t.browseTitle}>
+      <div className="viewer-head">
+        <h2>{t.browseTitle}</h2>
+        <button className="big-button" onClick={onClose}>
+          ✕ {t.close}
+        </button>
+      </div>
+      {error && <div className="banner error">{error}</div>}
+      {dir && (
+        <>
+          <div className="roots">
+            {dir.roots.map((r) => (
+              <button key={r} className="chip" onClick={() => open(r)}>
+                {r}
+              </button>
+            ))}
+          </div>
+          <form
+            className="goto"
+            onSubmit={(e) => {
+              e.preventDefault();
+              if (typed.trim()) open(typed.trim());
+            }}
+          >
+            <button
+              type="button"
+              className="big-button"
+              disabled={!dir.parent}
+              onClick={() => dir.parent && open(dir.parent)}
+            >
+              ⬆ {t.up}
+            </button>
+            <input
+              aria-label={t.goTo}
+              placeholder={dir.path}
+              value={typed}
+              onChange={(e) => setTyped(e.target.value)}
+            />
+            <button type="submit" className="big-button">
+              {t.goTo}
+            </button>
+          </form>
+          <p className="path">{dir.path}</p>
+          <ul className="browse-list">
+            {dir.entries.map((e) => (
+              <li key={e.path} className={e.supported ? '' : 'muted'}>
+                <label className="browse-item">
+                  <input
+                    type="checkbox"
+                    disabled={!e.supported}
+                    checked={selected.has(e.path)}
+                    onChange={() => toggle(e.path)}
+                  />
+                  {e.kind === 'dir' ? (
+                    <button className="link" onClick={() => open(e.path)}>
+                      📁 {e.name}
+                    </button>
+                  ) : (
+                    <span>📄 {e.name}</span>
+                  )}
+                </label>
+              </li>
+            ))}
+          </ul>
+          <button className="big-button primary" disabled={selected.size === 0} onClick={() => onAdd([...selected])}>
+            {t.addSelected} ({selected.size})
+          </button>
+        </>
+      )}
+    </div>
+  );
+}
+
+function LabelEditor({ doc, onSaved }: { doc: Doc; onSaved: () => void }) {
+  const t = useT();
+  const [tags, setTags] = useState(
+    Object.entries(doc.tags)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', '),
+  );
+  const [sensitivity, setSensitivity] = useState(doc.sensitivity);
+  const [isSafety, setIsSafety] = useState(doc.isSafety);
+  const [error, setError] = useState<string | null>(null);
+  const save = async (): Promise<void> => {
+    const parsed: Record<string, string> = {};
+    for (const part of tags
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean)) {
+      const [k, ...v] = part.split('=');
+      if (k && v.length) parsed[k.trim()] = v.join('=').trim();
+    }
+    try {
+      await api.updateDocument({ id: doc.id, tags: parsed, sensitivity, isSafety });
+      onSaved();
+    } catch (err) {
+      setError(errorText(err));
+    }
+  };
+  return (
+    <div className="label-editor">
+      <label className="field">
+        {t.colTags}
+        <input value={tags} onChange={(e) => setTags(e.target.value)} placeholder="line=A, tool=press" />
+      </label>
+      <label className="field">
+        {t.colSensitivity}
+        <select value={sensitivity} onChange={(e) => setSensitivity(e.target.value as Doc['sensitivity'])}>
+          {['public', 'internal', 'confidential', 'restricted'].map((s) => (
+            <option key={s}>{s}</option>
+          ))}
+        </select>
+      </label>
+      <label className="check">
+        <input type="checkbox" checked={isSafety} onChange={(e) => setIsSafety(e.target.checked)} /> {t.safety}
+      </label>
+      <button className="big-button primary" onClick={() => void save()}>
+        {t.save}
+      </button>
+      {error && <p className="error-text">{error}</p>}
+    </div>
+  );
+}
+
+export function LibraryPage({ onChanged }: { onChanged: () => void }) {
+  const t = useT();
+  const [data, setData] = useState<Outputs['listDocuments'] | null>(null);
+  const [filter, setFilter] = useState('');
+  const [browsing, setBrowsing] = useState(false);
+  const [progress, setProgress] = useState<Map<string, Progress>>(new Map());
+  const [overall, setOverall] = useState<Progress | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [editing, setEditing] = useState<number | null>(null);
+  const [message, setMessage] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const load = useCallback(() => {
+    api.listDocuments({}).then(setData, (err: unknown) => setError(errorText(err)));
+  }, []);
+  useEffect(() => {
+    load();
+    return api.onEvent((e) => {
+      if (e.type !== 'ingest-progress') return;
+      setOverall(e.progress);
+      const file = e.progress.file;
+      if (file) setProgress((m) => new Map(m).set(file, e.progress));
+    });
+  }, [load]);
+
+  const add = async (paths: string[]): Promise<void> => {
+    setBrowsing(false);
+    setBusy(true);
+    setProgress(new Map());
+    setMessage(null);
+    setError(null);
+    try {
+      const report = await api.ingest({ paths });
+      const c = report.counts;
+      setMessage(`${t.ingestDone}: +${c.added} ~${c.updated} =${c.unchanged} ✗${c.failed}`);
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+      load();
+      onChanged();
+    }
+  };
+
+  const pick = async (): Promise<void> => {
+    const chosen = await api.chooseFiles({}).catch(() => ({ paths: null }));
+    if (chosen.paths === null) setBrowsing(true);
+    else if (chosen.paths.length) await add(chosen.paths);
+  };
+
+  const docs = useMemo(() => {
+    const f = filter.trim().toLowerCase();
+    return (data?.documents ?? []).filter(
+      (d) =>
+        !f ||
+        d.title.toLowerCase().includes(f) ||
+        d.sourcePath.toLowerCase().includes(f) ||
+        Object.values(d.tags).some((v) => v.toLowerCase().includes(f)),
+    );
+  }, [data, filter]);
+
+  const fileProgress = (p: Progress): number | null => {
+    if (p.phase === 'store' || p.phase === 'done') return 100;
+    if (p.page && p.pages) return (p.page / p.pages) * 90;
+    if (p.embedded !== undefined && p.toEmbed) return 90 + (p.embedded / p.toEmbed) * 10;
+    return null;
+  };
+
+  return (
+    <div className="library">
+      <div className="toolbar">
+        <button className="big-button primary" disabled={busy} onClick={() => void pick()}>
+          ＋ {t.addFiles}
+        </button>
+        <input
+          className="search"
+          value={filter}
+          onChange={(e) => setFilter(e.target.value)}
+          placeholder={t.searchDocs}
+          aria-label={t.searchDocs}
+        />
+      </div>
+      {busy && overall && (
+        <section className="ingest-progress" aria-live="polite">
+          <ProgressBar
+            value={
+              overall.fileCount ? (Math.min(overall.fileIndex, overall.fileCount) / overall.fileCount) * 100 : null
+            }
+            label={`${t.working} ${Math.min(overall.fileIndex + 1, overall.fileCount)}/${overall.fileCount}`}
+          />
+          {[...progress.entries()].map(([file, p]) => (
+            <ProgressBar key={file} value={fileProgress(p)} label={file.split(/[\\/]/).pop() ?? file} />
+          ))}
+        </section>
+      )}
+      {message && <div className="banner ok">{message}</div>}
+      {error && <div className="banner error">{error}</div>}
+      {data && data.documents.length === 0 && !busy && (
+        <div className="empty">
+          <h2>{t.emptyLibraryTitle}</h2>
+          <p>{t.emptyLibraryBody}</p>
+        </div>
+      )}
+      {docs.length > 0 && (
+        <table className="docs">
+          <thead>
+            <tr>
+              <th>{t.colTitle}</th>
+              <th>{t.colType}</th>
+              <th>{t.colPages}</th>
+              <th>{t.colChunks}</th>
+              <th>{t.colTags}</th>
+              <th>{t.colSensitivity}</th>
+              <th>{t.colVersion}</th>
+              <th>{t.colIndexed}</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {docs.map((d) => (
+              <tr key={d.id}>
+                <td>
+                  <strong>{d.title}</strong>
+                  {d.isSafety && <span className="badge warn"> {t.safety}</span>}
+                  <div className="muted path">{d.sourcePath}</div>
+                  {d.warnings.map((w) => (
+                    <div key={w} className="warn-text">
+                      {w}
+                    </div>
+                  ))}
+                  {editing === d.id && (
+                    <LabelEditor
+                      doc={d}
+                      onSaved={() => {
+                        setEditing(null);
+                        load();
+                      }}
+                    />
+                  )}
+                </td>
+                <td>{d.type.toUpperCase()}</td>
+                <td>{d.pages ?? '—'}</td>
+                <td>{d.chunkCount}</td>
+                <td>
+                  {Object.entries(d.tags)
+                    .map(([k, v]) => `${k}=${v}`)
+                    .join(' ')}
+                </td>
+                <td>{d.sensitivity}</td>
+                <td>v{d.version}</td>
+                <td>{new Date(d.indexedAt).toLocaleString()}</td>
+                <td className="row-actions">
+                  <button className="big-button" onClick={() => setEditing(editing === d.id ? null : d.id)}>
+                    {t.edit}
+                  </button>
+                  <button
+                    className="big-button"
+                    disabled={busy}
+                    onClick={async () => {
+                      setBusy(true);
+                      await api.reindexDocument({ id: d.id }).catch((err: unknown) => setError(errorText(err)));
+                      setBusy(false);
+                      load();
+                    }}
+                  >
+                    {t.reindex}
+                  </button>
+                  <button
+                    className="big-button danger"
+                    onClick={async () => {
+                      if (!window.confirm(`${t.remove}: ${d.title}?`)) return;
+                      await api.removeDocument({ id: d.id }).catch((err: unknown) => setError(errorText(err)));
+                      load();
+                      onChanged();
+                    }}
+                  >
+                    {t.remove}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {data && data.failures.length > 0 && (
+        <section className="failures">
+          <h2>{t.failedFiles}</h2>
+          <ul>
+            {data.failures.map((f) => (
+              <li key={f.sourcePath} className="failure">
+                <strong>{f.sourcePath}</strong>
+                <div>
+                  {f.message}
+                  {f.detail ? ` (${f.detail})` : ''}
+                </div>
+                <div className="muted">→ {f.hint}</div>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+      {browsing && <Browser onAdd={(p) => void add(p)} onClose={() => setBrowsing(false)} />}
+    </div>
+  );
+}

@@ -1,0 +1,160 @@
+/**
+ * End to end in real Chromium against the HTTP bridge (the same renderer and contract as
+ * the desktop app): add documents and watch progress, ask in zh-TW and English, open a
+ * citation at the cited page, give feedback. Screenshots go to test/artifacts/.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApi } from '../../src-main/api/handlers';
+import { startHttpBridge, type HttpBridge } from '../../src-main/api/http-bridge';
+import { openFieldbook, type Fieldbook } from '../../src-main/core/fieldbook';
+import { corpusFile, hasCorpus, repoRoot, tempDir } from '../support/paths';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const hasChromium = fs.existsSync(CHROMIUM);
+const artifacts = path.join(repoRoot, 'test', 'artifacts');
+
+if (!hasChromium) console.warn(`e2e skipped: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
+
+describe.skipIf(!hasChromium || !hasCorpus)('desktop UI in Chromium over the HTTP bridge', () => {
+  const tmp = tempDir();
+  const docs = path.join(tmp.dir, 'manuals');
+  let fb: Fieldbook;
+  let bridge: HttpBridge;
+  let browser: Browser;
+  let page: Page;
+  const shot = async (name: string): Promise<void> => {
+    await page.screenshot({ path: path.join(artifacts, `${name}.png`), fullPage: false });
+  };
+
+  beforeAll(async () => {
+    fs.mkdirSync(artifacts, { recursive: true });
+    fs.mkdirSync(docs, { recursive: true });
+    fs.copyFileSync(
+      corpusFile('taipei_ivoting_install_manual_zh-TW.pdf'),
+      path.join(docs, 'ivoting-install_zh-TW.pdf'),
+    );
+    fs.copyFileSync(corpusFile('osha3170_safeguarding_amputations.pdf'), path.join(docs, 'osha-safeguarding.pdf'));
+    fs.copyFileSync(corpusFile('washer_overflow_sensor_sop.docx'), path.join(docs, 'washer-sop.docx'));
+    const staticDir = path.join(tmp.dir, 'renderer');
+    // The same production build as `npm run build:renderer`, in its own process (vitest's NODE_ENV=test
+    // would otherwise leak into the bundle).
+    execFileSync(
+      process.execPath,
+      [
+        path.join(repoRoot, 'node_modules', 'vite', 'bin', 'vite.js'),
+        'build',
+        '--config',
+        'src-renderer/vite.config.ts',
+        '--outDir',
+        staticDir,
+        '--logLevel',
+        'error',
+      ],
+      { cwd: repoRoot, env: { ...process.env, NODE_ENV: 'production' }, stdio: 'inherit' },
+    );
+    fb = openFieldbook({ home: path.join(tmp.dir, 'home'), embeddingModelRoots: [], llmModelRoots: [] });
+    bridge = await startHttpBridge(createApi(fb, { transport: 'http' }), { staticDir });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--no-first-run',
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+    page.on('pageerror', (e) => console.error('page error:', e.stack));
+    page.on('console', (m) => {
+      if (m.type() === 'error') console.error('console error:', m.text());
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await bridge?.close();
+    await fb?.close();
+    tmp.cleanup();
+  });
+
+  it('shows the empty states and the active modes on first run', async () => {
+    await page.goto(bridge.url);
+    await page.locator('.statusbar').waitFor({ timeout: 15_000 });
+    expect(await page.locator('.statusbar').textContent()).toContain('關鍵字搜尋');
+    expect(await page.locator('.empty').textContent()).toContain('文件庫是空的');
+    await page.getByRole('button', { name: '文件庫' }).click();
+    await page.getByText('尚無文件').waitFor();
+    await shot('01-library-empty');
+  });
+
+  it('adds a folder through the file browser and lists the documents', async () => {
+    await page.getByRole('button', { name: /加入檔案或資料夾/ }).click();
+    await page.getByRole('dialog').waitFor();
+    await page.getByLabel('前往資料夾').fill(tmp.dir);
+    await page.getByRole('button', { name: '前往資料夾' }).click();
+    await page.locator('.browse-item', { hasText: 'manuals' }).locator('input[type=checkbox]').check();
+    await shot('02-browse');
+    await page.getByRole('button', { name: /加入所選/ }).click();
+    await page.locator('.banner.ok').waitFor({ timeout: 60_000 });
+    expect(await page.locator('.banner.ok').textContent()).toContain('+3');
+    await expect.poll(() => page.locator('table.docs tbody tr').count()).toBe(3);
+    await shot('03-library');
+  });
+
+  it('answers a zh-TW question with citations and opens the cited PDF page with the passage boxed', async () => {
+    await page.getByRole('button', { name: '提問', exact: true }).first().click();
+    await page.getByRole('textbox', { name: /詢問機台/ }).fill('如何安裝資料庫？');
+    await page.locator('form.ask-box button[type=submit]').click();
+    const answer = page.getByTestId('answer').last();
+    await answer.waitFor({ timeout: 30_000 });
+    expect(await answer.textContent()).toContain('資料庫');
+    const chip = answer.locator('.chip').first();
+    expect(await chip.textContent()).toMatch(/ivoting|i-Voting|taipei/i);
+    await shot('04-answer-zh');
+    await chip.click();
+    const viewer = page.getByRole('dialog');
+    await viewer.getByTestId('viewer-page').waitFor();
+    const pageText = await viewer.getByTestId('viewer-page').textContent();
+    const cited = await viewer.locator('h2').textContent();
+    expect(cited).toMatch(/頁 \d+/);
+    expect(pageText?.split('/')[0]?.trim()).toBe(cited?.match(/頁 (\d+)/)?.[1]);
+    await viewer.getByTestId('highlight-box').first().waitFor({ timeout: 20_000 });
+    await page.waitForTimeout(500);
+    await shot('05-citation-pdf');
+    await viewer.getByRole('button', { name: /關閉/ }).click();
+  });
+
+  it('answers an English question and records feedback', async () => {
+    await page.getByRole('button', { name: 'English' }).click();
+    await page
+      .getByRole('textbox', { name: /Ask about/ })
+      .fill('What does lockout/tagout require before servicing machines?');
+    await page.locator('form.ask-box button[type=submit]').click();
+    const answer = page.getByTestId('answer').last();
+    await answer.waitFor({ timeout: 30_000 });
+    expect(await answer.locator('.chip').first().textContent()).toContain('Page');
+    await answer
+      .getByRole('button', { name: /Helpful/ })
+      .first()
+      .click();
+    await answer.getByText('Thank you').waitFor();
+    const feedback = fb.db.prepare('SELECT rating FROM feedback').all();
+    expect(feedback).toEqual([{ rating: 'up' }]);
+    await shot('06-answer-en-feedback');
+  });
+
+  it('shows the models page with the mode used without models', async () => {
+    await page.getByRole('button', { name: 'Models' }).click();
+    await page.getByText(/search uses keywords only/).waitFor();
+    await shot('07-models');
+    await page.getByRole('button', { name: 'Settings' }).click();
+    await page.getByText('Data directory').waitFor();
+    await shot('08-settings');
+  });
+});
