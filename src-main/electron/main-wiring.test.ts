@@ -1,0 +1,179 @@
+/**
+ * The Electron shell, wired against a fake `electron` module (the binary cannot run here):
+ * the window is hardened, the session blocks the network, IPC checks its sender and reaches
+ * the same API as the HTTP bridge, and worker processes go through utilityProcess.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { IPC_INVOKE } from '../../src-preload/contract';
+import type { IpcEventLike } from './security';
+
+interface FakeWindowOptions {
+  webPreferences: Record<string, unknown>;
+}
+
+const state = vi.hoisted(() => ({
+  windows: [] as Array<{ options: FakeWindowOptions; loaded: string | null; webContents: object }>,
+  handlers: new Map<string, (event: IpcEventLike, ...args: unknown[]) => Promise<unknown>>(),
+  beforeRequest: null as null | ((d: { url: string }, cb: (r: { cancel: boolean }) => void) => void),
+  headers: null as
+    | null
+    | ((
+        d: { url: string; responseHeaders?: Record<string, string[] | string> },
+        cb: (r: { responseHeaders: Record<string, string[] | string> }) => void,
+      ) => void),
+  permission: null as null | ((wc: unknown, p: string, cb: (granted: boolean) => void) => void),
+  contentsHandlers: [] as Array<(e: unknown, contents: unknown) => void>,
+  forked: [] as string[],
+  lockRequested: false,
+}));
+
+vi.mock('electron', () => {
+  class BrowserWindow {
+    webContents = { send: vi.fn(), isDestroyed: () => false };
+    private entry: { options: FakeWindowOptions; loaded: string | null; webContents: object };
+    constructor(options: FakeWindowOptions) {
+      this.entry = { options, loaded: null, webContents: this.webContents };
+      state.windows.push(this.entry);
+    }
+    once(): void {}
+    on(): void {}
+    show(): void {}
+    isMinimized(): boolean {
+      return false;
+    }
+    async loadURL(url: string): Promise<void> {
+      this.entry.loaded = url;
+    }
+  }
+  const app = {
+    setName: vi.fn(),
+    requestSingleInstanceLock: () => {
+      state.lockRequested = true;
+      return true;
+    },
+    on: (event: string, handler: (e: unknown, contents: unknown) => void) => {
+      if (event === 'web-contents-created') state.contentsHandlers.push(handler);
+    },
+    whenReady: () => Promise.resolve(),
+    quit: vi.fn(),
+  };
+  return {
+    app,
+    BrowserWindow,
+    dialog: { showOpenDialog: vi.fn() },
+    ipcMain: {
+      handle: (channel: string, h: (event: IpcEventLike, ...args: unknown[]) => Promise<unknown>) =>
+        state.handlers.set(channel, h),
+    },
+    session: {
+      defaultSession: {
+        webRequest: {
+          onBeforeRequest: (l: typeof state.beforeRequest) => (state.beforeRequest = l),
+          onHeadersReceived: (l: typeof state.headers) => (state.headers = l),
+        },
+        setPermissionRequestHandler: (h: typeof state.permission) => (state.permission = h),
+        setPermissionCheckHandler: vi.fn(),
+      },
+    },
+    utilityProcess: {
+      fork: (modulePath: string) => {
+        state.forked.push(modulePath);
+        return { postMessage: vi.fn(), on: vi.fn(), kill: () => true };
+      },
+    },
+  };
+});
+
+describe('Electron main wiring (fake electron module)', () => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'fieldbook-electron-'));
+
+  beforeAll(async () => {
+    process.env.FIELDBOOK_HOME = home;
+    await import('../index');
+    await vi.waitFor(() => expect(state.windows[0]?.loaded).not.toBeNull());
+  });
+  afterAll(() => {
+    delete process.env.FIELDBOOK_HOME;
+    fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  it('takes the single-instance lock and creates one hardened window with the sandboxed preload', () => {
+    expect(state.lockRequested).toBe(true);
+    expect(state.windows).toHaveLength(1);
+    const prefs = state.windows[0]?.options.webPreferences ?? {};
+    expect(prefs).toMatchObject({
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+      webviewTag: false,
+    });
+    expect(String(prefs.preload)).toMatch(/preload[/\\]index\.cjs$/);
+    expect(state.windows[0]?.loaded).toMatch(/^file:.*renderer\/index\.html$/);
+  });
+
+  it('blocks every non-local request and sets the CSP on responses', () => {
+    const decide = (url: string): boolean => {
+      let cancel = false;
+      state.beforeRequest?.({ url }, (r) => (cancel = r.cancel));
+      return cancel;
+    };
+    expect(decide('https://example.com/x.js')).toBe(true);
+    expect(decide('http://127.0.0.1:8080/')).toBe(true);
+    expect(decide('file:///app/out/renderer/index.html')).toBe(false);
+    let headers: Record<string, string[] | string> = {};
+    state.headers?.({ url: 'file:///x', responseHeaders: {} }, (r) => (headers = r.responseHeaders));
+    expect(String(headers['Content-Security-Policy'])).toContain("default-src 'self'");
+    let granted = true;
+    state.permission?.({}, 'media', (g) => (granted = g));
+    expect(granted).toBe(false);
+  });
+
+  it('denies navigation and new windows in every web contents', () => {
+    const listeners = new Map<string, (e: { preventDefault(): void }) => void>();
+    let openHandler: ((d: { url: string }) => { action: string }) | null = null;
+    const contents = {
+      on: (event: string, l: (e: { preventDefault(): void }) => void) => listeners.set(event, l),
+      setWindowOpenHandler: (h: (d: { url: string }) => { action: string }) => (openHandler = h),
+    };
+    for (const h of state.contentsHandlers) h({}, contents);
+    const prevent = vi.fn();
+    listeners.get('will-navigate')?.({ preventDefault: prevent });
+    expect(prevent).toHaveBeenCalled();
+    expect(openHandler?.({ url: 'https://evil.example' })).toEqual({ action: 'deny' });
+  });
+
+  it('answers IPC only from the trusted main frame, through the same API as the HTTP bridge', async () => {
+    const handler = state.handlers.get(IPC_INVOKE);
+    expect(handler).toBeDefined();
+    const win = state.windows[0];
+    const appUrl = win?.loaded ?? '';
+    const trusted = await handler?.(
+      { sender: win?.webContents, senderFrame: { url: appUrl, parent: null } },
+      'status',
+      {},
+    );
+    expect(trusted).toMatchObject({ ok: true, result: { home, transport: 'ipc', documents: 0 } });
+    const fromIframe = await handler?.(
+      { sender: win?.webContents, senderFrame: { url: appUrl, parent: {} } },
+      'status',
+      {},
+    );
+    expect(fromIframe).toMatchObject({ ok: false });
+    const otherPage = await handler?.(
+      { sender: win?.webContents, senderFrame: { url: 'https://evil.example/', parent: null } },
+      'status',
+      {},
+    );
+    expect(otherPage).toMatchObject({ ok: false });
+    const badInput = await handler?.(
+      { sender: win?.webContents, senderFrame: { url: appUrl, parent: null } },
+      'search',
+      { query: 42 },
+    );
+    expect(badInput).toMatchObject({ ok: false, error: { code: 'INVALID_INPUT' } });
+  });
+});
