@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, session, utilityProcess } from 'electron';
 import { createApi } from './api/handlers';
+import { defaultHome } from './core/config';
 import { openFieldbook, type Fieldbook } from './core/fieldbook';
 import { forwardEvents, registerIpc } from './electron/ipc';
 import { hardenSession, hardenWebContents, secureWebPreferences } from './electron/security';
@@ -39,7 +40,20 @@ if (!app.requestSingleInstanceLock()) {
       (modulePath, args, options) => utilityProcess.fork(modulePath, args, options),
       mainDir,
     );
-    fb = openFieldbook({ spawnParser: spawners.spawnParser, spawnLlm: spawners.spawnLlm });
+    // Installed app: bundled models live in the resources folder; the data folder can hold more.
+    const home = defaultHome();
+    const bundled = app.isPackaged ? path.join(process.resourcesPath, 'models') : null;
+    fb = openFieldbook({
+      home,
+      spawnParser: spawners.spawnParser,
+      spawnLlm: spawners.spawnLlm,
+      ...(bundled
+        ? {
+            embeddingModelRoots: [path.join(bundled, 'embedding'), path.join(home, 'models', 'embedding')],
+            llmModelRoots: [path.join(bundled, 'llm'), path.join(home, 'models', 'llm')],
+          }
+        : {}),
+    });
     const api = createApi(fb, {
       transport: 'ipc',
       chooseFiles: async (folders) => {

@@ -38,6 +38,7 @@ export const rendererConfig = {
     outDir: path.resolve(here, '..', 'out', 'renderer'),
     emptyOutDir: true,
     target: 'chrome120',
+    rollupOptions: { input: path.join(here, 'index.html') },
     chunkSizeWarningLimit: 2000,
   },
 };

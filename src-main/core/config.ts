@@ -2,6 +2,7 @@
  * Where Fieldbook keeps its data and which defaults it starts with.
  * The desktop app and the CLI share one default data directory; FIELDBOOK_HOME overrides it.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,11 +21,15 @@ export function defaultHome(
   return path.join(env.XDG_CONFIG_HOME ?? path.join(home, '.config'), APP_NAME);
 }
 
-/** The project/app root (where `models/` and `resources/` live). */
+/** The project/app root (where `package.json`, `models/` and `resources/` live), found by walking up. */
 export function appRoot(): string {
-  // src-main/core/config.ts → two levels up; also right for the bundled out/main layout.
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  return path.resolve(here, '..', '..');
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) return process.cwd();
+    dir = parent;
+  }
 }
 
 export interface IngestLimits {

@@ -58,6 +58,7 @@ vi.mock('electron', () => {
       if (event === 'web-contents-created') state.contentsHandlers.push(handler);
     },
     whenReady: () => Promise.resolve(),
+    isPackaged: false,
     quit: vi.fn(),
   };
   return {
@@ -134,16 +135,16 @@ describe('Electron main wiring (fake electron module)', () => {
 
   it('denies navigation and new windows in every web contents', () => {
     const listeners = new Map<string, (e: { preventDefault(): void }) => void>();
-    let openHandler: ((d: { url: string }) => { action: string }) | null = null;
+    const opened: { handler: ((d: { url: string }) => { action: string }) | null } = { handler: null };
     const contents = {
       on: (event: string, l: (e: { preventDefault(): void }) => void) => listeners.set(event, l),
-      setWindowOpenHandler: (h: (d: { url: string }) => { action: string }) => (openHandler = h),
+      setWindowOpenHandler: (h: (d: { url: string }) => { action: string }) => (opened.handler = h),
     };
     for (const h of state.contentsHandlers) h({}, contents);
     const prevent = vi.fn();
     listeners.get('will-navigate')?.({ preventDefault: prevent });
     expect(prevent).toHaveBeenCalled();
-    expect(openHandler?.({ url: 'https://evil.example' })).toEqual({ action: 'deny' });
+    expect(opened.handler?.({ url: 'https://evil.example' })).toEqual({ action: 'deny' });
   });
 
   it('answers IPC only from the trusted main frame, through the same API as the HTTP bridge', async () => {

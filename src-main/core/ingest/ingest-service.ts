@@ -279,11 +279,9 @@ export function createIngestService(deps: IngestDeps): IngestService {
           db.transaction(() => deleteDocumentRows(db, doc.id))();
           removed.push(m);
         } else {
-          missingReports.push({
-            file: m,
-            outcome: 'failed',
-            error: describeError(new FieldbookError('PATH_NOT_FOUND', { file: m })),
-          });
+          const error = describeError(new FieldbookError('PATH_NOT_FOUND', { file: m }));
+          recordFailure(m, error);
+          missingReports.push({ file: m, outcome: 'failed', error });
         }
       }
       if (opts.removeMissing && expanded.folders.length) {

@@ -1,0 +1,182 @@
+// @vitest-environment happy-dom
+/**
+ * React components against a fake IPC bridge (the same window.fieldbookIpc the preload
+ * provides): the answer shows mode, review banner, clickable citations and safety rules;
+ * feedback goes through the contract; failures show plain words; the language switches.
+ */
+import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Envelope, FieldbookEvent, IpcBridge } from '../../src-preload/contract';
+
+const calls: Array<{ method: string; input: unknown }> = [];
+let listeners: Array<(e: FieldbookEvent) => void> = [];
+const results: Record<string, unknown> = {};
+
+const bridge: IpcBridge = {
+  async invoke(method, input): Promise<Envelope<unknown>> {
+    calls.push({ method, input });
+    const r = results[method];
+    if (r instanceof Error)
+      return {
+        ok: false,
+        error: { code: 'PDF_ENCRYPTED', message: r.message, hint: 'Ask the owner.', file: 'manual.pdf' },
+      };
+    return { ok: true, result: typeof r === 'function' ? (r as (i: unknown) => unknown)(input) : r };
+  },
+  onEvent(l) {
+    listeners.push(l);
+    return () => {
+      listeners = listeners.filter((x) => x !== l);
+    };
+  },
+};
+window.fieldbookIpc = bridge;
+
+const status = {
+  home: '/data',
+  documents: 2,
+  chunks: 10,
+  pages: 4,
+  failures: 0,
+  searchMode: 'keyword',
+  answerMode: 'extractive',
+  embeddingModel: null,
+  llmModel: null,
+  problems: [],
+  locale: 'zh-TW',
+  transport: 'ipc',
+};
+
+const answer = {
+  id: 7,
+  conversationId: 3,
+  question: 'E-203 怎麼復位？',
+  retrievalQuery: 'E-203 怎麼復位？',
+  answer: '先停機，再按復位鍵 [1]。',
+  mode: 'generative',
+  model: 'tiny.gguf',
+  language: 'zh-TW',
+  citations: [
+    {
+      n: 1,
+      chunkId: 42,
+      docId: 1,
+      docTitle: 'PLC 故障復位程序',
+      docVersion: 1,
+      sourcePath: '/m/plc.pdf',
+      page: 2,
+      headingPath: ['3. 復位步驟'],
+      snippet: '按復位鍵',
+      score: 0.1,
+      supported: false,
+      supportScore: 0.2,
+    },
+  ],
+  safety: { topics: ['electrical'], rulesFound: true },
+  confidence: 0.45,
+  needsReview: true,
+  timings: {},
+  createdAt: '2026-01-01T00:00:00Z',
+  invalidCitations: [],
+  safetyRules: [
+    {
+      n: 1,
+      chunkId: 99,
+      docId: 2,
+      docTitle: '高壓電作業安全規定',
+      docVersion: 1,
+      sourcePath: '/m/s.docx',
+      page: null,
+      headingPath: [],
+      snippet: '停電、驗電',
+      score: 1,
+      supported: true,
+      supportScore: 1,
+    },
+  ],
+  notice: null,
+  stopReason: 'eos',
+};
+
+beforeEach(() => {
+  calls.length = 0;
+  Object.assign(results, {
+    status,
+    listConversations: [],
+    ask: () => {
+      for (const l of listeners) l({ type: 'answer-token', requestId: 'x', text: '先停機' });
+      return answer;
+    },
+    sendFeedback: { id: 1 },
+    openCitation: {
+      chunkId: 99,
+      docId: 2,
+      title: '高壓電作業安全規定',
+      type: 'docx',
+      sourcePath: '/m/s.docx',
+      page: null,
+      pages: null,
+      boxes: [],
+      pageSizes: [],
+      text: '停電、驗電',
+      documentText: '前文\n\n停電、驗電\n\n後文',
+      highlight: [4, 9],
+    },
+    updateSettings: { locale: 'en' },
+    listDocuments: new Error('PDF 受密碼保護'),
+  });
+});
+afterEach(cleanup);
+
+describe('renderer', () => {
+  it('asks, shows mode, review banner, citations (unsupported flagged) and safety rules, and sends feedback', async () => {
+    const { App } = await import('./App');
+    render(<App />);
+    await screen.findByText('關鍵字搜尋');
+    fireEvent.change(screen.getByRole('textbox', { name: /詢問機台/ }), { target: { value: 'E-203 怎麼復位？' } });
+    const submit = document.querySelector('form.ask-box button[type=submit]');
+    if (!submit) throw new Error('no submit button');
+    fireEvent.click(submit);
+    await screen.findByTestId('answer');
+    expect(calls.find((c) => c.method === 'ask')?.input).toMatchObject({ question: 'E-203 怎麼復位？' });
+    expect(screen.getByText('AI 回答')).toBeTruthy();
+    expect(screen.getByText(/需人工確認/)).toBeTruthy();
+    expect(screen.getByText(/出處未支持此句/)).toBeTruthy();
+    expect(screen.getByRole('button', { name: '[1]' })).toBeTruthy();
+    expect(screen.getByText(/高壓電作業安全規定/)).toBeTruthy();
+
+    fireEvent.click(screen.getByText(/高壓電作業安全規定/));
+    await screen.findByTestId('highlight-text');
+    expect(screen.getByTestId('highlight-text').textContent).toBe('停電、驗電');
+    fireEvent.click(screen.getByRole('button', { name: /關閉/ }));
+
+    fireEvent.click(screen.getByRole('button', { name: /沒幫助/ }));
+    fireEvent.change(screen.getByRole('textbox', { name: /正確答案/ }), { target: { value: '先上鎖掛牌' } });
+    fireEvent.click(screen.getByRole('button', { name: '送出' }));
+    await screen.findByText(/已儲存您的回饋/);
+    expect(calls.find((c) => c.method === 'sendFeedback')?.input).toEqual({
+      answerId: 7,
+      rating: 'down',
+      correction: '先上鎖掛牌',
+    });
+  });
+
+  it('shows errors in plain words with the file name and the hint', async () => {
+    const { App } = await import('./App');
+    render(<App />);
+    await screen.findByText('關鍵字搜尋');
+    fireEvent.click(screen.getByRole('button', { name: '文件庫' }));
+    await waitFor(() => expect(screen.getByText(/manual\.pdf: PDF 受密碼保護 — Ask the owner\./)).toBeTruthy());
+  });
+
+  it('switches the interface to English and saves the choice', async () => {
+    const { App } = await import('./App');
+    render(<App />);
+    await screen.findByText('關鍵字搜尋');
+    fireEvent.click(screen.getByRole('button', { name: 'English' }));
+    await screen.findByText('Keyword search');
+    expect(screen.getByRole('button', { name: 'Library' })).toBeTruthy();
+    expect(calls.find((c) => c.method === 'updateSettings')?.input).toEqual({ locale: 'en' });
+    vi.clearAllMocks();
+  });
+});
