@@ -101,7 +101,7 @@ export async function startLlm(opts: LlmLoadOptions & { name: string; spawn?: Ll
 
   const request = <T>(
     build: (id: number) => LlmRequest,
-    handle: (msg: LlmResponse, done: (v: T) => void) => void,
+    handle: (msg: LlmResponse, done: (v: T) => void, fail: (err: Error) => void) => void,
   ): Promise<T> =>
     ensure().then(
       (p) =>
@@ -109,10 +109,17 @@ export async function startLlm(opts: LlmLoadOptions & { name: string; spawn?: Ll
           const id = nextId++;
           pending.set(id, {
             onMessage: (msg) =>
-              handle(msg, (v) => {
-                pending.delete(id);
-                resolve(v);
-              }),
+              handle(
+                msg,
+                (v) => {
+                  pending.delete(id);
+                  resolve(v);
+                },
+                (err) => {
+                  pending.delete(id);
+                  reject(err);
+                },
+              ),
             onExit: () => {
               pending.delete(id);
               reject(
@@ -154,7 +161,7 @@ export async function startLlm(opts: LlmLoadOptions & { name: string; spawn?: Ll
             if (req.signal?.aborted) queueMicrotask(onAbort);
             return { type: 'generate', id, user: req.user, maxTokens: req.maxTokens, timeoutMs: req.timeoutMs };
           },
-          (msg, done) => {
+          (msg, done, fail) => {
             if (msg.type === 'token') req.onToken?.(msg.text);
             else if (msg.type === 'done') {
               done({
@@ -165,13 +172,7 @@ export async function startLlm(opts: LlmLoadOptions & { name: string; spawn?: Ll
                 stopReason: msg.stopReason,
               });
             } else if (msg.type === 'failed') {
-              done({
-                text: '',
-                tokens: 0,
-                timeToFirstTokenMs: null,
-                totalMs: Math.round(performance.now() - t0),
-                stopReason: 'cancelled',
-              });
+              fail(new FieldbookError('LLM_CRASHED', { detail: msg.message }));
             }
           },
         );

@@ -62,6 +62,7 @@ async function generate(req: Extract<LlmRequest, { type: 'generate' }>): Promise
   const t0 = performance.now();
   let firstToken: number | null = null;
   let tokens = 0;
+  let partial = '';
   try {
     // Each question starts from the system prompt only; its evaluated tokens are reused.
     loaded.session.resetChatHistory();
@@ -73,6 +74,7 @@ async function generate(req: Extract<LlmRequest, { type: 'generate' }>): Promise
       onTextChunk: (text) => {
         firstToken ??= performance.now() - t0;
         tokens++;
+        partial += text;
         send({ type: 'token', id: req.id, text });
       },
     });
@@ -88,7 +90,11 @@ async function generate(req: Extract<LlmRequest, { type: 'generate' }>): Promise
       stopReason,
     });
   } catch (err) {
-    send({ type: 'failed', id: req.id, message: err instanceof Error ? err.message : String(err) });
+    if (state.reason) {
+      // Aborted before or while generating (cancel or time limit): a normal, partial answer.
+      const ttft = firstToken === null ? null : Math.round(firstToken);
+      send({ type: 'done', id: req.id, text: partial, tokens, timeToFirstTokenMs: ttft, stopReason: state.reason });
+    } else send({ type: 'failed', id: req.id, message: err instanceof Error ? err.message : String(err) });
   } finally {
     clearTimeout(timer);
     running.delete(req.id);
