@@ -2,10 +2,12 @@
  * Electron main process — a thin shell over the core: one hardened window, single-instance
  * lock, parser/LLM in utility processes, IPC wired to the same API the HTTP bridge serves.
  */
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { app, BrowserWindow, dialog, ipcMain, session, utilityProcess } from 'electron';
 import { createApi } from './api/handlers';
+import { createAccessSession, DEFAULT_IDLE_MS } from './core/access/roles';
 import { defaultHome } from './core/config';
 import { openFieldbook, type Fieldbook } from './core/fieldbook';
 import { forwardEvents, registerIpc } from './electron/ipc';
@@ -65,7 +67,13 @@ if (!app.requestSingleInstanceLock()) {
         return result.canceled ? [] : result.filePaths;
       },
     });
-    registerIpc(ipcMain, api, () => (win ? { contents: win.webContents, appUrl } : null));
+    const userSession = createAccessSession({
+      db: fb.db,
+      actor: os.userInfo().username,
+      idleMs: DEFAULT_IDLE_MS,
+      now: () => new Date(),
+    });
+    registerIpc(ipcMain, api, userSession, () => (win ? { contents: win.webContents, appUrl } : null));
     forwardEvents(api, () => win?.webContents ?? null);
 
     win = new BrowserWindow({

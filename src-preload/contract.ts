@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type { AnswerResult } from '../src-main/core/answer/answer-service';
+import type { AuditEntry, AuditVerification } from '../src-main/core/audit/audit-log';
 import type { Settings } from '../src-main/core/config';
 import type { ErrorReport } from '../src-main/core/errors';
 import type { EmbeddingStatus, LlmStatus } from '../src-main/core/fieldbook';
@@ -94,6 +95,15 @@ export const schemas = {
     })
     .strict(),
   listModels: z.object({}).strict(),
+  session: z.object({}).strict(),
+  elevate: z.object({ role: z.enum(['reviewer', 'admin']), passphrase: z.string().min(1).max(512) }).strict(),
+  dropRole: z.object({}).strict(),
+  setPassphrase: z.object({ role: z.enum(['reviewer', 'admin']), passphrase: z.string().min(8).max(512) }).strict(),
+  auditList: z
+    .object({ action: z.string().max(64).optional(), limit: z.number().int().min(1).max(5000).optional() })
+    .strict(),
+  auditVerify: z.object({}).strict(),
+  auditExport: z.object({ format: z.enum(['jsonl', 'csv']) }).strict(),
   useModel: z.object({ kind: z.enum(['embedding', 'llm']), name: z.string().min(1).max(255).nullable() }).strict(),
 } as const;
 
@@ -114,6 +124,16 @@ export interface AppStatus {
   problems: string[];
   locale: 'en' | 'zh-TW';
   transport: 'ipc' | 'http';
+  role: SessionInfo['role'];
+}
+
+export interface SessionInfo {
+  role: 'reader' | 'reviewer' | 'admin';
+  clearance: 'public' | 'internal' | 'confidential' | 'restricted';
+  /** Whether passphrases exist (first run: an admin passphrase must be set before anyone can elevate). */
+  passphrases: { reviewer: boolean; admin: boolean };
+  /** No admin passphrase yet: anyone at this PC acts as admin until one is set. */
+  setupMode: boolean;
 }
 
 export interface FailureRecord {
@@ -170,6 +190,13 @@ export interface Outputs {
   getSettings: Settings;
   updateSettings: Settings;
   listModels: { embedding: EmbeddingStatus; llm: LlmStatus };
+  session: SessionInfo;
+  elevate: SessionInfo;
+  dropRole: SessionInfo;
+  setPassphrase: { ok: true };
+  auditList: AuditEntry[];
+  auditVerify: AuditVerification;
+  auditExport: { text: string };
   useModel: { embedding: EmbeddingStatus; llm: LlmStatus };
 }
 

@@ -17,14 +17,25 @@ import {
   type Input,
   type MethodName,
   type Outputs,
+  type SessionInfo,
 } from '../../src-preload/contract';
+import { hasPassphrase, setPassphrase, type AccessSession } from '../core/access/roles';
+import { appendAudit, exportAudit, listAudit, verifyAudit, type AuditAction } from '../core/audit/audit-log';
 import { describeError, FieldbookError, isErrorCode } from '../core/errors';
 import type { Fieldbook } from '../core/fieldbook';
 import { SCANNED_EXTENSIONS } from '../core/ingest/detect';
 import { conversationAnswers, listConversations, saveFeedback } from '../core/store/conversations';
-import { getDocument, listDocuments, setDocumentLabels, storeStats, toChunkRecord } from '../core/store/documents';
+import {
+  getDocument,
+  listDocuments,
+  SENSITIVITY_LEVELS,
+  setDocumentLabels,
+  storeStats,
+  toChunkRecord,
+  type Sensitivity,
+} from '../core/store/documents';
 
-export type Handlers = { [M in MethodName]: (input: Input<M>) => Promise<Outputs[M]> };
+export type Handlers = { [M in MethodName]: (input: Input<M>, session: AccessSession) => Promise<Outputs[M]> };
 
 export interface ApiHost {
   transport: 'ipc' | 'http';
@@ -33,7 +44,8 @@ export interface ApiHost {
 }
 
 export interface Api {
-  invoke(method: string, input: unknown): Promise<Envelope<unknown>>;
+  /** Validate and run one contract call for the given user session. */
+  invoke(method: string, input: unknown, session: AccessSession): Promise<Envelope<unknown>>;
   events: EventEmitter<{ event: [FieldbookEvent] }>;
   handlers: Handlers;
 }
@@ -56,9 +68,35 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
     events.emit('event', e);
   };
   const asking = new Map<string, AbortController>();
+  const audit = (
+    s: AccessSession,
+    action: AuditAction,
+    target: string | null,
+    detail: Record<string, unknown> = {},
+  ): void => {
+    appendAudit(fb.db, { actor: s.actor, role: s.role(), action, target, detail }, new Date());
+  };
+  const allowed = (s: AccessSession, sensitivity: Sensitivity): boolean =>
+    SENSITIVITY_LEVELS.indexOf(sensitivity) <= SENSITIVITY_LEVELS.indexOf(s.clearance());
+  /** A document this session may see, or DOCUMENT_NOT_FOUND / ACCESS_DENIED (audited). */
+  const visibleDocument = (s: AccessSession, id: number): NonNullable<ReturnType<typeof getDocument>> => {
+    const doc = getDocument(fb.db, id);
+    if (!doc) throw new FieldbookError('DOCUMENT_NOT_FOUND', { detail: `id ${id}` });
+    if (!allowed(s, doc.sensitivity)) {
+      audit(s, 'access.denied', doc.sourcePath, { sensitivity: doc.sensitivity });
+      throw new FieldbookError('ACCESS_DENIED', { detail: `the document is labelled ${doc.sensitivity}` });
+    }
+    return doc;
+  };
+  const sessionInfo = (s: AccessSession): SessionInfo => ({
+    role: s.role(),
+    clearance: s.clearance(),
+    passphrases: { reviewer: hasPassphrase(fb.db, 'reviewer'), admin: hasPassphrase(fb.db, 'admin') },
+    setupMode: !hasPassphrase(fb.db, 'admin'),
+  });
 
   const handlers: Handlers = {
-    async status() {
+    async status(_input, s) {
       const stats = storeStats(fb.db);
       const embedding = await fb.embeddingStatus();
       const llm = await fb.llmStatus();
@@ -76,10 +114,11 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
         problems,
         locale: fb.settings().locale,
         transport: host.transport,
+        role: s.role(),
       };
       return status;
     },
-    async listDocuments() {
+    async listDocuments(_input, s) {
       const locale = fb.settings().locale;
       const rows = fb.db
         .prepare('SELECT source_path, code, detail, failed_at FROM ingest_failures ORDER BY failed_at DESC')
@@ -101,53 +140,80 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
           failedAt: r.failed_at,
         };
       });
-      return { documents: listDocuments(fb.db), failures };
+      return { documents: listDocuments(fb.db).filter((d) => allowed(s, d.sensitivity)), failures };
     },
-    async ingest(input) {
+    async ingest(input, s) {
+      s.require('reviewer', 'Adding documents');
       const opts: Parameters<Fieldbook['ingest']['ingest']>[1] = {};
       if (input.tags) opts.tags = input.tags;
       if (input.sensitivity) opts.sensitivity = input.sensitivity;
       if (input.isSafety !== undefined) opts.isSafety = input.isSafety;
-      return fb.ingest.ingest(input.paths, opts, (progress) => emit({ type: 'ingest-progress', progress }));
+      const report = await fb.ingest.ingest(input.paths, opts, (progress) =>
+        emit({ type: 'ingest-progress', progress }),
+      );
+      audit(s, 'ingest', input.paths.join('; ').slice(0, 500), { counts: report.counts, jobId: report.jobId });
+      return report;
     },
-    async removeDocument(input) {
+    async removeDocument(input, s) {
+      s.require('reviewer', 'Removing documents');
+      const doc = visibleDocument(s, input.id);
       fb.ingest.removeDocument(input.id);
+      audit(s, 'document.delete', doc.sourcePath, { title: doc.title, version: doc.version });
       return { removed: true };
     },
-    async updateDocument(input) {
-      if (!getDocument(fb.db, input.id)) throw new FieldbookError('DOCUMENT_NOT_FOUND', { detail: `id ${input.id}` });
+    async updateDocument(input, s) {
+      s.require('reviewer', 'Changing labels');
+      const before = visibleDocument(s, input.id);
       const labels: Parameters<typeof setDocumentLabels>[2] = {};
       if (input.tags) labels.tags = input.tags;
       if (input.sensitivity) labels.sensitivity = input.sensitivity;
       if (input.isSafety !== undefined) labels.isSafety = input.isSafety;
       setDocumentLabels(fb.db, input.id, labels, new Date());
+      audit(s, 'document.labels', before.sourcePath, {
+        before: { tags: before.tags, sensitivity: before.sensitivity, isSafety: before.isSafety },
+        after: labels,
+      });
       return getDocument(fb.db, input.id) as NonNullable<ReturnType<typeof getDocument>>;
     },
-    async reindexDocument(input) {
-      const doc = getDocument(fb.db, input.id);
-      if (!doc) throw new FieldbookError('DOCUMENT_NOT_FOUND', { detail: `id ${input.id}` });
-      return fb.ingest.ingest([doc.sourcePath], { force: true }, (progress) =>
+    async reindexDocument(input, s) {
+      s.require('reviewer', 'Re-indexing');
+      const doc = visibleDocument(s, input.id);
+      const report = await fb.ingest.ingest([doc.sourcePath], { force: true }, (progress) =>
         emit({ type: 'ingest-progress', progress }),
       );
+      audit(s, 'document.reindex', doc.sourcePath, { counts: report.counts });
+      return report;
     },
-    async search(input) {
-      const opts: Parameters<Fieldbook['search']['search']>[1] = {};
+    async search(input, s) {
+      // Clearance is applied here, never taken from the caller.
+      const opts: Parameters<Fieldbook['search']['search']>[1] = {
+        filters: { ...input.filters, maxSensitivity: s.clearance() },
+      };
       if (input.k !== undefined) opts.k = input.k;
       if (input.mode) opts.mode = input.mode;
-      if (input.filters) opts.filters = input.filters;
       return fb.search.search(input.query, opts);
     },
-    async ask(input) {
+    async ask(input, s) {
       const controller = new AbortController();
       asking.set(input.requestId, controller);
       try {
         const opts: Parameters<Fieldbook['answers']['ask']>[1] = {
           signal: controller.signal,
           onToken: (text) => emit({ type: 'answer-token', requestId: input.requestId, text }),
+          filters: { ...input.filters, maxSensitivity: s.clearance() },
         };
         if (input.conversationId !== undefined) opts.conversationId = input.conversationId;
-        if (input.filters) opts.filters = input.filters;
-        return await fb.answers.ask(input.question, opts);
+        const res = await fb.answers.ask(input.question, opts);
+        if (fb.settings().answer.auditQuestions) {
+          audit(s, 'question', input.question.slice(0, 500), {
+            answerId: res.id,
+            mode: res.mode,
+            confidence: res.confidence,
+            summary: res.answer.slice(0, 200),
+            sources: res.citations.map((c) => `${c.docTitle}${c.page ? ` p.${c.page}` : ''}`),
+          });
+        }
+        return res;
       } finally {
         asking.delete(input.requestId);
       }
@@ -163,19 +229,20 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
     async getConversation(input) {
       return conversationAnswers(fb.db, input.id);
     },
-    async sendFeedback(input) {
+    async sendFeedback(input, s) {
       const f: Parameters<typeof saveFeedback>[1] = { answerId: input.answerId, rating: input.rating };
       if (input.comment) f.comment = input.comment;
       if (input.correction) f.correction = input.correction;
-      return { id: saveFeedback(fb.db, f, new Date()) };
+      const id = saveFeedback(fb.db, f, new Date());
+      audit(s, 'feedback', `answer ${input.answerId}`, { rating: input.rating, corrected: Boolean(input.correction) });
+      return { id };
     },
-    async openCitation(input) {
+    async openCitation(input, s) {
       const row = fb.db.prepare('SELECT * FROM chunks WHERE id = ?').get(input.chunkId) as
         Parameters<typeof toChunkRecord>[0] | undefined;
       if (!row) throw new FieldbookError('DOCUMENT_NOT_FOUND', { detail: `chunk ${input.chunkId}` });
       const chunk = toChunkRecord(row);
-      const doc = getDocument(fb.db, chunk.docId);
-      if (!doc) throw new FieldbookError('DOCUMENT_NOT_FOUND', { detail: `document ${chunk.docId}` });
+      const doc = visibleDocument(s, chunk.docId);
       let documentText: string | null = null;
       let highlight: [number, number] | null = null;
       if (doc.type !== 'pdf') {
@@ -206,9 +273,8 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
         highlight,
       };
     },
-    async getDocumentFile(input) {
-      const doc = getDocument(fb.db, input.docId);
-      if (!doc) throw new FieldbookError('DOCUMENT_NOT_FOUND', { detail: `id ${input.docId}` });
+    async getDocumentFile(input, s) {
+      const doc = visibleDocument(s, input.docId);
       let stat: fs.Stats;
       try {
         stat = fs.statSync(doc.sourcePath);
@@ -251,30 +317,75 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
     async getSettings() {
       return fb.settings();
     },
-    async updateSettings(input) {
+    async updateSettings(input, s) {
+      if (Object.keys(input).some((k) => k !== 'locale')) s.require('admin', 'Changing settings');
       const patch: Parameters<Fieldbook['updateSettings']>[0] = {};
       if (input.locale) patch.locale = input.locale;
       if (input.chunk) patch.chunk = input.chunk;
       if (input.search) patch.search = input.search;
       if (input.answer) patch.answer = input.answer;
-      return fb.updateSettings(patch);
+      const next = fb.updateSettings(patch);
+      audit(s, 'settings.change', null, { patch });
+      return next;
     },
     async listModels() {
       return { embedding: await fb.embeddingStatus(), llm: await fb.llmStatus() };
     },
-    async useModel(input) {
+    async useModel(input, s) {
+      s.require('admin', 'Changing models');
       if (input.kind === 'embedding') {
         await fb.useEmbeddingModel(input.name);
         await fb.ingest.embedMissing((progress) => emit({ type: 'ingest-progress', progress }));
       } else await fb.useLlmModel(input.name);
+      audit(s, 'model.approve', input.name, { kind: input.kind });
       return { embedding: await fb.embeddingStatus(), llm: await fb.llmStatus() };
+    },
+    async session(_input, s) {
+      return sessionInfo(s);
+    },
+    async elevate(input, s) {
+      if (!s.elevate(input.role, input.passphrase)) {
+        audit(s, 'role.elevate-failed', input.role);
+        throw new FieldbookError('ACCESS_DENIED', { detail: 'wrong passphrase, or no passphrase set for this role' });
+      }
+      audit(s, 'role.elevate', input.role);
+      return sessionInfo(s);
+    },
+    async dropRole(_input, s) {
+      s.drop();
+      audit(s, 'role.drop', null);
+      return sessionInfo(s);
+    },
+    async setPassphrase(input, s) {
+      // First run: whoever sits at the PC sets the first admin passphrase; afterwards only an admin may.
+      if (hasPassphrase(fb.db, 'admin')) s.require('admin', 'Setting passphrases');
+      else if (input.role !== 'admin')
+        throw new FieldbookError('ACCESS_DENIED', { detail: 'set the admin passphrase first' });
+      setPassphrase(fb.db, input.role, input.passphrase, new Date());
+      audit(s, 'role.passphrase', input.role);
+      return { ok: true };
+    },
+    async auditList(input, s) {
+      s.require('reviewer', 'Reading the audit log');
+      const q: Parameters<typeof listAudit>[1] = {};
+      if (input.action) q.action = input.action;
+      if (input.limit) q.limit = input.limit;
+      return listAudit(fb.db, q);
+    },
+    async auditVerify(_input, s) {
+      s.require('reviewer', 'Checking the audit log');
+      return verifyAudit(fb.db);
+    },
+    async auditExport(input, s) {
+      s.require('admin', 'Exporting the audit log');
+      return { text: exportAudit(fb.db, input.format) };
     },
   };
 
   return {
     events,
     handlers,
-    async invoke(method, input) {
+    async invoke(method, input, session) {
       const locale = fb.settings().locale;
       if (!(METHOD_NAMES as string[]).includes(method)) {
         return {
@@ -290,8 +401,8 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
         return { ok: false, error: describeError(new FieldbookError('INVALID_INPUT', { detail }), locale) };
       }
       try {
-        const handler = handlers[m] as (i: unknown) => Promise<unknown>;
-        return { ok: true, result: await handler(parsed.data) };
+        const handler = handlers[m] as (i: unknown, s: AccessSession) => Promise<unknown>;
+        return { ok: true, result: await handler(parsed.data, session) };
       } catch (err) {
         return { ok: false, error: describeError(err, locale) };
       }

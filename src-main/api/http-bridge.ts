@@ -10,6 +10,9 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { createAccessSession, roleForApiKey, type AccessSession } from '../core/access/roles';
+import { describeError, FieldbookError } from '../core/errors';
+import type { Db } from '../core/store/db';
 import type { Api } from './handlers';
 
 export const CONTENT_SECURITY_POLICY = [
@@ -48,11 +51,46 @@ export interface HttpBridge {
   close(): Promise<void>;
 }
 
-export async function startHttpBridge(
-  api: Api,
-  opts: { port?: number; host?: string; staticDir: string },
-): Promise<HttpBridge> {
+export interface HttpBridgeOptions {
+  port?: number;
+  host?: string;
+  staticDir: string;
+  db: Db;
+  /** The session of the person using the UI on this PC (loopback, no API keys). */
+  session: AccessSession;
+  /** Require an X-Api-Key on every request (mandatory on any non-loopback address). */
+  requireApiKeys?: boolean;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+export async function startHttpBridge(api: Api, opts: HttpBridgeOptions): Promise<HttpBridge> {
   const host = opts.host ?? '127.0.0.1';
+  if (!LOOPBACK.has(host) && opts.requireApiKeys !== true) {
+    throw new FieldbookError('INVALID_INPUT', { detail: 'binding to a non-loopback address needs API keys' });
+  }
+  const requireKeys = opts.requireApiKeys === true;
+  const keySessions = new Map<string, AccessSession>();
+  /** The caller's session: the local UI session, or the fixed role of a valid API key (null = refused). */
+  const sessionOf = (req: http.IncomingMessage): AccessSession | null => {
+    if (!requireKeys) return opts.session;
+    const key = req.headers['x-api-key'];
+    if (typeof key !== 'string' || !key) return null;
+    const found = roleForApiKey(opts.db, key);
+    if (!found) return null;
+    let s = keySessions.get(found.name);
+    if (!s) {
+      s = createAccessSession({
+        db: opts.db,
+        actor: `api-key:${found.name}`,
+        idleMs: Infinity,
+        now: () => new Date(),
+        fixedRole: found.role,
+      });
+      keySessions.set(found.name, s);
+    }
+    return s;
+  };
   const staticDir = path.resolve(opts.staticDir);
   let port = opts.port ?? 0;
   const sseClients = new Set<http.ServerResponse>();
@@ -61,7 +99,13 @@ export async function startHttpBridge(
     for (const res of sseClients) res.write(line);
   });
 
-  const allowedHosts = (): Set<string> => new Set([`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`]);
+  const allowedHosts = (): Set<string> =>
+    new Set([
+      `127.0.0.1:${port}`,
+      `localhost:${port}`,
+      `[::1]:${port}`,
+      ...(LOOPBACK.has(host) ? [] : [`${host}:${port}`]),
+    ]);
 
   const send = (res: http.ServerResponse, status: number, body: string | Buffer, type = 'application/json'): void => {
     res.writeHead(status, {
@@ -89,6 +133,12 @@ export async function startHttpBridge(
       return;
     }
     const url = new URL(req.url ?? '/', `http://${hostHeader}`);
+    const session = url.pathname.startsWith('/api/') ? sessionOf(req) : opts.session;
+    if (!session) {
+      const error = describeError(new FieldbookError('ACCESS_DENIED', { detail: 'missing or unknown X-Api-Key' }));
+      send(res, 401, JSON.stringify({ ok: false, error }));
+      return;
+    }
     if (url.pathname === '/api/events' && req.method === 'GET') {
       res.writeHead(200, {
         'Content-Type': 'text/event-stream',
@@ -132,7 +182,7 @@ export async function startHttpBridge(
           return;
         }
         void api
-          .invoke(decodeURIComponent(url.pathname.slice(5)), input)
+          .invoke(decodeURIComponent(url.pathname.slice(5)), input, session)
           .then((envelope) => send(res, 200, JSON.stringify(envelope)));
       });
       return;

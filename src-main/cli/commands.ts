@@ -3,10 +3,13 @@
  * code a script can rely on: 0 ok, 1 some inputs failed, 2 usage error, 3 fatal.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createApi } from '../api/handlers';
 import { startHttpBridge } from '../api/http-bridge';
+import { createAccessSession, createApiKey, DEFAULT_IDLE_MS, revokeApiKey, setPassphrase } from '../core/access/roles';
+import { appendAudit, exportAudit, listAudit, verifyAudit } from '../core/audit/audit-log';
 import { appRoot } from '../core/config';
 import { describeError, FieldbookError } from '../core/errors';
 import { openFieldbook, type Fieldbook } from '../core/fieldbook';
@@ -53,6 +56,10 @@ Usage: fieldbook <command> [options]   (from a checkout: npm run fieldbook -- <c
   reembed                build missing vectors for the active embedding model
   demo                   ingest the sample knowledge base and run sample questions
   serve [--port N]       the desktop UI in a browser, on http://127.0.0.1 only
+      --host ADDR --api-keys   serve another address; every request needs X-Api-Key
+  audit verify|export|list     check the hash chain; export --format jsonl|csv [--out FILE]
+  roles set-passphrase reviewer|admin   (passphrase on stdin or FIELDBOOK_PASSPHRASE)
+  keys create NAME --role R | keys revoke NAME   API keys for the HTTP bridge
   eval retrieval --corpus C.jsonl --queries Q.jsonl [--embedding-model DIR] [--limit N]
                          retrieval quality (Recall@1/5/10, MRR@10, nDCG@10) per search mode
   eval answers --corpus C.jsonl --queries Q.jsonl [--unanswerable U.jsonl] [--llm FILE.gguf]
@@ -395,16 +402,33 @@ async function cmdDemo(fb: Fieldbook, o: Output, json: boolean): Promise<number>
 }
 
 async function cmdServe(fb: Fieldbook, args: string[], o: Output): Promise<number> {
-  const { values } = parseArgs({ args, options: { port: { type: 'string' }, host: { type: 'string' } } });
+  const { values } = parseArgs({
+    args,
+    options: { port: { type: 'string' }, host: { type: 'string' }, 'api-keys': { type: 'boolean' } },
+  });
   const port = values.port !== undefined ? Number(values.port) : 5179;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0–65535');
-  if (values.host !== undefined && !['127.0.0.1', 'localhost', '::1'].includes(values.host)) {
+  const loopback = values.host === undefined || ['127.0.0.1', 'localhost', '::1'].includes(values.host);
+  if (!loopback && !values['api-keys']) {
     throw new UsageError(
-      'the HTTP bridge binds to this computer only (127.0.0.1); other addresses need API keys (not available yet)',
+      'binding to an address other than 127.0.0.1 needs --api-keys (create one: fieldbook keys create NAME --role reader)',
     );
   }
   const api = createApi(fb, { transport: 'http' });
-  const bridge = await startHttpBridge(api, { port, staticDir: path.join(appRoot(), 'out', 'renderer') });
+  const session = createAccessSession({
+    db: fb.db,
+    actor: os.userInfo().username,
+    idleMs: DEFAULT_IDLE_MS,
+    now: () => new Date(),
+  });
+  const bridge = await startHttpBridge(api, {
+    port,
+    staticDir: path.join(appRoot(), 'out', 'renderer'),
+    db: fb.db,
+    session,
+    ...(values.host ? { host: values.host } : {}),
+    requireApiKeys: values['api-keys'] === true,
+  });
   o.out(`Fieldbook is running at ${bridge.url} (data: ${fb.home}). Press Ctrl+C to stop.`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
@@ -412,6 +436,91 @@ async function cmdServe(fb: Fieldbook, args: string[], o: Output): Promise<numbe
   });
   await bridge.close();
   return EXIT.ok;
+}
+
+/** The CLI runs with the rights of whoever can open the data folder: it acts as admin and says so in the audit log. */
+const cliActor = (): string => `cli:${os.userInfo().username}`;
+
+async function cmdAudit(fb: Fieldbook, args: string[], o: Output, json: boolean): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { format: { type: 'string' }, out: { type: 'string' }, action: { type: 'string' } },
+  });
+  const [action] = positionals;
+  if (action === 'verify') {
+    const v = verifyAudit(fb.db);
+    if (json) o.out(JSON.stringify(v));
+    else if (v.ok) o.out(`Audit log intact: ${v.entries} entries, hash chain verified.`);
+    else o.out(`✗ Audit log tampered: entry ${v.firstBadId} — ${v.reason}.`);
+    return v.ok ? EXIT.ok : EXIT.partial;
+  }
+  if (action === 'export') {
+    const format = values.format ?? 'jsonl';
+    if (format !== 'jsonl' && format !== 'csv') throw new UsageError('--format must be jsonl or csv');
+    const text = exportAudit(fb.db, format, values.action ? { action: values.action } : {});
+    if (values.out) fs.writeFileSync(values.out, text);
+    else process.stdout.write(text);
+    return EXIT.ok;
+  }
+  if (action === undefined || action === 'list') {
+    const entries = listAudit(fb.db, { limit: 50, ...(values.action ? { action: values.action } : {}) });
+    if (json) o.out(JSON.stringify(entries));
+    else
+      for (const e of entries)
+        o.out(`${String(e.id).padStart(5)}  ${e.at}  ${e.role.padEnd(8)} ${e.actor}  ${e.action}  ${e.target ?? ''}`);
+    return EXIT.ok;
+  }
+  throw new UsageError('audit needs verify, export or list');
+}
+
+async function readSecret(env: NodeJS.ProcessEnv): Promise<string> {
+  if (env.FIELDBOOK_PASSPHRASE) return env.FIELDBOOK_PASSPHRASE;
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8').trim();
+}
+
+async function cmdRoles(fb: Fieldbook, args: string[], o: Output, env: NodeJS.ProcessEnv): Promise<number> {
+  const [action, role] = args;
+  if (action !== 'set-passphrase' || (role !== 'reviewer' && role !== 'admin')) {
+    throw new UsageError(
+      'usage: fieldbook roles set-passphrase reviewer|admin   (passphrase on stdin or FIELDBOOK_PASSPHRASE)',
+    );
+  }
+  setPassphrase(fb.db, role, await readSecret(env), new Date());
+  appendAudit(fb.db, { actor: cliActor(), role: 'admin', action: 'role.passphrase', target: role }, new Date());
+  o.out(`Passphrase for ${role} set.`);
+  return EXIT.ok;
+}
+
+function cmdKeys(fb: Fieldbook, args: string[], o: Output, json: boolean): number {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { role: { type: 'string' } } });
+  const [action, name] = positionals;
+  if (action === 'create' && name) {
+    const role = values.role ?? 'reader';
+    if (role !== 'reader' && role !== 'reviewer' && role !== 'admin')
+      throw new UsageError('--role must be reader, reviewer or admin');
+    const key = createApiKey(fb.db, name, role, new Date());
+    appendAudit(
+      fb.db,
+      { actor: cliActor(), role: 'admin', action: 'apikey.create', target: name, detail: { role } },
+      new Date(),
+    );
+    o.out(
+      json
+        ? JSON.stringify({ name, role, key })
+        : `API key for "${name}" (${role}) — shown once, store it safely:\n${key}`,
+    );
+    return EXIT.ok;
+  }
+  if (action === 'revoke' && name) {
+    const ok = revokeApiKey(fb.db, name, new Date());
+    if (ok) appendAudit(fb.db, { actor: cliActor(), role: 'admin', action: 'apikey.revoke', target: name }, new Date());
+    o.out(ok ? `Key "${name}" revoked.` : `No active key named "${name}".`);
+    return ok ? EXIT.ok : EXIT.partial;
+  }
+  throw new UsageError('usage: fieldbook keys create NAME --role reader|reviewer|admin | keys revoke NAME');
 }
 
 export async function runCli(argv: string[], o: Output, env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -432,7 +541,22 @@ export async function runCli(argv: string[], o: Output, env: NodeJS.ProcessEnv =
     o.out(USAGE);
     return command ? EXIT.ok : EXIT.usage;
   }
-  const known = ['ingest', 'search', 'ask', 'docs', 'remove', 'stats', 'models', 'reembed', 'demo', 'eval', 'serve'];
+  const known = [
+    'ingest',
+    'search',
+    'ask',
+    'docs',
+    'remove',
+    'stats',
+    'models',
+    'reembed',
+    'demo',
+    'eval',
+    'serve',
+    'audit',
+    'roles',
+    'keys',
+  ];
   if (!known.includes(command)) {
     o.err(`Unknown command "${command}".\n\n${USAGE}`);
     return EXIT.usage;
@@ -466,6 +590,12 @@ export async function runCli(argv: string[], o: Output, env: NodeJS.ProcessEnv =
         return await cmdModels(fb, args, o, json);
       case 'serve':
         return await cmdServe(fb, args, o);
+      case 'audit':
+        return await cmdAudit(fb, args, o, json);
+      case 'roles':
+        return await cmdRoles(fb, args, o, env);
+      case 'keys':
+        return cmdKeys(fb, args, o, json);
       case 'reembed': {
         const n = await fb.ingest.embedMissing();
         o.out(json ? JSON.stringify({ embedded: n }) : `${n} chunks embedded.`);

@@ -161,6 +161,12 @@ const ERROR_TABLE = {
     hintEn: 'Start a new conversation.',
     hintZh: '請開始新的對話。',
   },
+  ACCESS_DENIED: {
+    en: 'Your role is not allowed to do this',
+    zh: '您的角色無權執行此操作',
+    hintEn: 'Ask a reviewer or administrator, or switch role with their passphrase.',
+    hintZh: '請洽審核人員或管理員，或以其通行密碼切換角色。',
+  },
   DATABASE_NEWER: {
     en: 'The knowledge base was created by a newer version of Fieldbook',
     zh: '知識庫由較新版本的 Fieldbook 建立',

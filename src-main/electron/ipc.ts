@@ -1,6 +1,7 @@
 /** IPC wiring: one invoke channel for every contract method, sender-checked; events pushed to the window. */
 import { IPC_EVENT, IPC_INVOKE, type Envelope } from '../../src-preload/contract';
 import type { Api } from '../api/handlers';
+import type { AccessSession } from '../core/access/roles';
 import { isTrustedSender, type IpcEventLike } from './security';
 
 export interface IpcMainLike {
@@ -15,6 +16,7 @@ export interface EventTarget {
 export function registerIpc(
   ipcMain: IpcMainLike,
   api: Api,
+  session: AccessSession,
   window: () => { contents: unknown; appUrl: string } | null,
 ): void {
   ipcMain.handle(IPC_INVOKE, async (event, method, input): Promise<Envelope<unknown>> => {
@@ -25,7 +27,7 @@ export function registerIpc(
         error: { code: 'INVALID_INPUT', message: 'Request from an untrusted frame refused', hint: '' },
       };
     }
-    return api.invoke(String(method), input);
+    return api.invoke(String(method), input, session);
   });
 }
 

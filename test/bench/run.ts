@@ -20,7 +20,13 @@ import { openStore } from '../../src-main/core/store/db';
 import { writeDocument } from '../../src-main/core/store/documents';
 import { ensureVectorSpace, knn, knnExact } from '../../src-main/core/store/vectors';
 import { DEFAULT_SETTINGS } from '../../src-main/core/config';
-import { corpusDir, evalDir, hasCorpus } from '../support/paths';
+import { SYSTEM_PROMPT } from '../../src-main/core/answer/prompt';
+import { discoverEmbeddingModels, inspectEmbeddingModel, loadEmbedder } from '../../src-main/core/embed/embedder';
+import { defaultThreads, startLlm } from '../../src-main/core/llm/llm-client';
+import { discoverLlmModels } from '../../src-main/core/llm/llm-models';
+import { corpusDir, evalDir, hasCorpus, repoRoot } from '../support/paths';
+import { writeTinyEmbedder } from '../support/tiny-embedder';
+import { writeTinyGguf } from '../support/tiny-gguf';
 
 const args = process.argv.slice(2);
 const arg = (name: string): string | undefined => {
@@ -261,12 +267,76 @@ async function benchQueries(size: number): Promise<void> {
   if (!keep) fs.rmSync(work, { recursive: true, force: true });
 }
 
+/** Embedding throughput: a real model from models/embedding if one is there, else the tiny test model. */
+async function benchEmbedding(): Promise<void> {
+  const roots = [path.join(repoRoot, 'models', 'embedding')];
+  let info = discoverEmbeddingModels(roots).models[0];
+  let label = info ? info.name : 'tiny test model (generated; a real model is slower)';
+  if (!info) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fieldbook-bench-emb-'));
+    info = inspectEmbeddingModel(writeTinyEmbedder(dir, { dim: 384 }).dir);
+    label = 'tiny test model, 384-d (generated; a real model is much slower)';
+  }
+  const embedder = await loadEmbedder(info, `${info.name}@bench`);
+  const texts = sentencePool().slice(0, 512);
+  const rss0 = process.memoryUsage().rss;
+  const t0 = performance.now();
+  await embedder.embedPassages(texts);
+  const s = (performance.now() - t0) / 1000;
+  console.log(`\n## Embedding (${label})`);
+  console.log(
+    `${texts.length} chunks in ${s.toFixed(2)} s → ${(texts.length / s).toFixed(1)} chunks/s; RSS growth ${mb(process.memoryUsage().rss - rss0)}`,
+  );
+  await embedder.dispose();
+}
+
+/** LLM time to first token and tokens/s: a real GGUF from models/llm if one is there, else the tiny test model. */
+async function benchLlm(): Promise<void> {
+  const found = (await discoverLlmModels([path.join(repoRoot, 'models', 'llm')])).models[0];
+  let file = found?.file;
+  let label = found ? `${found.name} (${found.quantization ?? '?'})` : '';
+  if (!file) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fieldbook-bench-llm-'));
+    file = path.join(dir, 'tiny.gguf');
+    writeTinyGguf(file);
+    label = 'tiny test GGUF (generated, 2 layers × 64; a real 1.5B–3B model is ~1000× slower)';
+  }
+  const t0 = performance.now();
+  const gen = await startLlm({
+    name: path.basename(file),
+    modelPath: file,
+    contextSize: 4096,
+    threads: defaultThreads(),
+    systemPrompt: SYSTEM_PROMPT,
+  });
+  const loadS = (performance.now() - t0) / 1000;
+  // A prompt the size of the default context budget (~1,500 tokens of retrieved text).
+  const context = sentencePool().slice(0, 60).join(' ').slice(0, 1500);
+  const r = await gen.generate({
+    user: `Context:\n\n[1] ${context}\n\nQuestion: summarise [1].`,
+    maxTokens: 64,
+    timeoutMs: 300_000,
+  });
+  const genS = ((r.totalMs ?? 0) - (r.timeToFirstTokenMs ?? 0)) / 1000;
+  console.log(`\n## LLM (${label})`);
+  console.log(
+    `load ${loadS.toFixed(1)} s; time to first token ${r.timeToFirstTokenMs} ms; ${r.tokens} tokens at ${(r.tokens / Math.max(genS, 1e-3)).toFixed(1)} tokens/s`,
+  );
+  const size = fs.statSync(file).size;
+  console.log(
+    `memory-bandwidth bound for this file: every token reads the weights once (${mb(size)}); measure the machine's bandwidth (e.g. 'sysbench memory') and divide`,
+  );
+  await gen.dispose();
+}
+
 async function main(): Promise<void> {
   console.log(`# Fieldbook benchmarks — ${new Date().toISOString()}`);
   console.log(
     `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${mb(os.totalmem())} RAM, Node ${process.version}`,
   );
   if (!args.includes('--skip-ingest')) await benchIngest();
+  await benchEmbedding();
+  await benchLlm();
   for (const size of SIZES) await benchQueries(size);
   console.log(`\npeak RSS of the benchmark process: ${mb(process.resourceUsage().maxRSS * 1024)}`);
 }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi } from '../../src-main/api/handlers';
+import { createAccessSession, DEFAULT_IDLE_MS } from '../../src-main/core/access/roles';
 import { startHttpBridge, type HttpBridge } from '../../src-main/api/http-bridge';
 import { openFieldbook, type Fieldbook } from '../../src-main/core/fieldbook';
 import { corpusFile, hasCorpus, repoRoot, tempDir } from '../support/paths';
@@ -57,7 +58,8 @@ describe.skipIf(!hasChromium || !hasCorpus)('desktop UI in Chromium over the HTT
       { cwd: repoRoot, env: { ...process.env, NODE_ENV: 'production' }, stdio: 'inherit' },
     );
     fb = openFieldbook({ home: path.join(tmp.dir, 'home'), embeddingModelRoots: [], llmModelRoots: [] });
-    bridge = await startHttpBridge(createApi(fb, { transport: 'http' }), { staticDir });
+    const session = createAccessSession({ db: fb.db, actor: 'e2e', idleMs: DEFAULT_IDLE_MS, now: () => new Date() });
+    bridge = await startHttpBridge(createApi(fb, { transport: 'http' }), { staticDir, db: fb.db, session });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [

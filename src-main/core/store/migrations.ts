@@ -140,4 +140,36 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX feedback_answer ON feedback(answer_id);
   `,
+  /* 5: audit trail (append-only, hash-chained), role passphrases, API keys */ `
+  CREATE TABLE audit_log (
+    id        INTEGER PRIMARY KEY,
+    at        TEXT NOT NULL,
+    actor     TEXT NOT NULL,
+    role      TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    target    TEXT,
+    detail    TEXT NOT NULL DEFAULT '{}',
+    prev_hash TEXT NOT NULL,
+    hash      TEXT NOT NULL
+  );
+  CREATE INDEX audit_action ON audit_log(action, at);
+  CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+  CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
+  CREATE TABLE role_passphrases (
+    role       TEXT PRIMARY KEY CHECK (role IN ('reviewer','admin')),
+    hash       TEXT NOT NULL,
+    salt       TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+
+  CREATE TABLE api_keys (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    key_hash   TEXT NOT NULL UNIQUE,
+    role       TEXT NOT NULL CHECK (role IN ('reader','reviewer','admin')),
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+  );
+  `,
 ];
