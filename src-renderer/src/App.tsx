@@ -1,20 +1,23 @@
 /** The shell: navigation, status bar (which search/answer mode is active) and the pages. */
 import { useCallback, useEffect, useState } from 'react';
-import type { AppStatus } from '../../src-preload/contract';
+import type { AppStatus, SessionInfo } from '../../src-preload/contract';
 import { api, errorText } from './api';
 import { I18nContext, MESSAGES } from './i18n';
+import { RoleSwitch } from './components/RoleSwitch';
 import { AskPage } from './pages/AskPage';
+import { AuditPage } from './pages/AuditPage';
 import { LibraryPage } from './pages/LibraryPage';
 import { ModelsPage } from './pages/ModelsPage';
 import { SettingsPage } from './pages/SettingsPage';
 
-export type PageId = 'ask' | 'library' | 'models' | 'settings';
+export type PageId = 'ask' | 'library' | 'models' | 'settings' | 'audit';
 
 export function App() {
   const [page, setPage] = useState<PageId>('ask');
   const [status, setStatus] = useState<AppStatus | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [locale, setLocale] = useState<'en' | 'zh-TW'>('zh-TW');
+  const [session, setSession] = useState<SessionInfo | null>(null);
 
   const refresh = useCallback(async () => {
     try {
@@ -31,12 +34,21 @@ export function App() {
     void refresh();
   }, [refresh]);
 
+  const onSession = useCallback(
+    (s: SessionInfo) => {
+      setSession(s);
+      void refresh();
+    },
+    [refresh],
+  );
+
   const t = MESSAGES[locale];
   const nav: Array<[PageId, string]> = [
     ['ask', t.navAsk],
     ['library', t.navLibrary],
     ['models', t.navModels],
     ['settings', t.navSettings],
+    ...(session && session.role !== 'reader' ? ([['audit', t.navAudit]] as Array<[PageId, string]>) : []),
   ];
 
   return (
@@ -56,6 +68,7 @@ export function App() {
               </button>
             ))}
           </nav>
+          <RoleSwitch onChanged={onSession} />
           <button
             className="lang-switch"
             onClick={async () => {
@@ -91,6 +104,7 @@ export function App() {
           {page === 'library' && <LibraryPage onChanged={refresh} />}
           {page === 'models' && <ModelsPage onChanged={refresh} />}
           {page === 'settings' && <SettingsPage onChanged={refresh} />}
+          {page === 'audit' && <AuditPage />}
         </main>
       </div>
     </I18nContext.Provider>

@@ -159,4 +159,12 @@ describe.skipIf(!hasChromium || !hasCorpus)('desktop UI in Chromium over the HTT
     await page.getByText('Data directory').waitFor();
     await shot('08-settings');
   });
+
+  it('shows the audit trail with an integrity check (setup mode: no admin passphrase yet)', async () => {
+    await page.getByRole('button', { name: 'Audit' }).click();
+    await page.getByRole('button', { name: 'Check integrity' }).click();
+    await page.getByText(/Audit log intact/).waitFor();
+    expect(await page.locator('table.docs tbody tr').count()).toBeGreaterThan(2);
+    await shot('09-audit');
+  });
 });

@@ -100,10 +100,10 @@ function Browser({ onAdd, onClose }: { onAdd: (paths: string[]) => void; onClose
                   />
                   {e.kind === 'dir' ? (
                     <button className="link" onClick={() => open(e.path)}>
-                      📁 {e.name}
+                      ▸ {e.name}/
                     </button>
                   ) : (
-                    <span>📄 {e.name}</span>
+                    <span>{e.name}</span>
                   )}
                 </label>
               </li>
