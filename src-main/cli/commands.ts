@@ -24,6 +24,7 @@ import {
   storeStats,
   type Sensitivity,
 } from '../core/store/documents';
+import { cmdDataset, cmdFeedback, DatasetUsageError } from './dataset-command';
 import { cmdEval, EvalUsageError } from './eval-command';
 import { bold, dim, formatError, formatHit, printAnswerDetails, type Output } from './format';
 
@@ -59,7 +60,12 @@ Usage: fieldbook <command> [options]   (from a checkout: npm run fieldbook -- <c
       --host ADDR --api-keys   serve another address; every request needs X-Api-Key
   audit verify|export|list     check the hash chain; export --format jsonl|csv [--out FILE]
   roles set-passphrase reviewer|admin   (passphrase on stdin or FIELDBOOK_PASSPHRASE)
-  keys create NAME --role R | keys revoke NAME   API keys for the HTTP bridge
+    keys create NAME --role R | keys revoke NAME   API keys for the HTTP bridge
+  feedback queue | feedback correct ANSWER_ID "right answer"   thumbs-down review queue
+  dataset export --out DIR [--format chat|sharegpt|alpaca|dpo] [--sources answers,corrections,generated,preferences]
+      [--with-context] [--max-sensitivity internal] [--seed 42] [--split 0.8,0.1,0.1] [--generate N] [--eval-set] [--reset-cursor]
+  dataset validate FILE [--format F]   check every line of a training file
+
   eval retrieval --corpus C.jsonl --queries Q.jsonl [--embedding-model DIR] [--limit N]
                          retrieval quality (Recall@1/5/10, MRR@10, nDCG@10) per search mode
   eval answers --corpus C.jsonl --queries Q.jsonl [--unanswerable U.jsonl] [--llm FILE.gguf]
@@ -556,6 +562,8 @@ export async function runCli(argv: string[], o: Output, env: NodeJS.ProcessEnv =
     'audit',
     'roles',
     'keys',
+    'dataset',
+    'feedback',
   ];
   if (!known.includes(command)) {
     o.err(`Unknown command "${command}".\n\n${USAGE}`);
@@ -596,6 +604,10 @@ export async function runCli(argv: string[], o: Output, env: NodeJS.ProcessEnv =
         return await cmdRoles(fb, args, o, env);
       case 'keys':
         return cmdKeys(fb, args, o, json);
+      case 'dataset':
+        return await cmdDataset(fb, args, o, json);
+      case 'feedback':
+        return await cmdFeedback(fb, args, o, json);
       case 'reembed': {
         const n = await fb.ingest.embedMissing();
         o.out(json ? JSON.stringify({ embedded: n }) : `${n} chunks embedded.`);
@@ -615,6 +627,7 @@ function reportFailure(err: unknown, o: Output, json: boolean): number {
   if (
     err instanceof UsageError ||
     err instanceof EvalUsageError ||
+    err instanceof DatasetUsageError ||
     (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
   ) {
     o.err(`${(err as Error).message}\n\nRun "fieldbook help" for usage.`);

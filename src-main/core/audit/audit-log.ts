@@ -21,6 +21,7 @@ export type AuditAction =
   | 'apikey.revoke'
   | 'question'
   | 'feedback'
+  | 'dataset.export'
   | 'access.denied';
 
 export interface AuditEntry {

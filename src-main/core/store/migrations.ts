@@ -172,4 +172,13 @@ export const MIGRATIONS: readonly string[] = [
     revoked_at TEXT
   );
   `,
+  /* 6: dataset export history */ `
+  CREATE TABLE dataset_exports (
+    id         INTEGER PRIMARY KEY,
+    created_at TEXT NOT NULL,
+    format     TEXT NOT NULL,
+    out_dir    TEXT NOT NULL,
+    manifest   TEXT NOT NULL
+  );
+  `,
 ];

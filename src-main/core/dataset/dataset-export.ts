@@ -1,0 +1,390 @@
+/**
+ * LoRA dataset export: approved answers, expert corrections, question–answer pairs generated
+ * from knowledge-base chunks by the local LLM, and preference pairs — cleaned (PII redaction,
+ * duplicates, length, sensitivity), split deterministically, written as JSONL with a manifest
+ * (counts, filters, sources, sha256 of every file). An incremental cursor makes the next
+ * export contain only what is new.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { SYSTEM_PROMPT } from '../answer/prompt';
+import { FieldbookError } from '../errors';
+import type { Generator } from '../llm/llm-client';
+import type { SearchService } from '../search/search-service';
+import type { StoredCitation } from '../store/conversations';
+import type { Db } from '../store/db';
+import { SENSITIVITY_LEVELS, type Sensitivity } from '../store/documents';
+import { getMeta, setMeta } from '../store/vectors';
+import { formatExample, type DatasetFormat, type Example, type Provenance } from './formats';
+import { dedupe, emptyCounts, redactPii, splitOf, type RedactionCounts, type Split } from './hygiene';
+
+export type DatasetSource = 'answers' | 'corrections' | 'generated' | 'preferences';
+
+export interface DatasetExportOptions {
+  outDir: string;
+  format: DatasetFormat;
+  sources: DatasetSource[];
+  /** Put the retrieved passages into the prompt (RAG-style training). */
+  withContext: boolean;
+  /** Examples drawing on documents above this label are left out. */
+  maxSensitivity: Sensitivity;
+  seed: number;
+  ratios: { train: number; validation: number };
+  minChars: number;
+  maxChars: number;
+  /** Question–answer pairs to generate from chunks (needs a generator). */
+  generateCount: number;
+  generator: Generator | null;
+  resetCursor: boolean;
+  /** Also write thumbs-down questions with their corrections as an eval set (queries.jsonl + corpus.jsonl). */
+  evalSet: boolean;
+  now: Date;
+}
+
+export interface DatasetManifest {
+  format: DatasetFormat;
+  createdAt: string;
+  kbVersion: string;
+  counts: Record<Split, number> & { total: number };
+  dropped: {
+    duplicates: number;
+    nearDuplicates: number;
+    sensitivity: number;
+    length: number;
+    generationFailed: number;
+  };
+  redactions: RedactionCounts;
+  filters: {
+    sources: DatasetSource[];
+    withContext: boolean;
+    maxSensitivity: Sensitivity;
+    seed: number;
+    ratios: { train: number; validation: number };
+    minChars: number;
+    maxChars: number;
+  };
+  sourceDocuments: Array<{ id: number; path: string; version: number }>;
+  generatorModel: string | null;
+  cursor: { from: Cursor; to: Cursor };
+  files: Array<{ name: string; sha256: string; lines: number }>;
+}
+
+interface Cursor {
+  answerId: number;
+  feedbackId: number;
+  chunkId: number;
+}
+
+const ZERO: Cursor = { answerId: 0, feedbackId: 0, chunkId: 0 };
+
+/** A fingerprint of the knowledge base's content: every document's hash and version. */
+export function kbVersion(db: Db): string {
+  const rows = db.prepare('SELECT id, sha256, version FROM documents ORDER BY id').all() as Array<{
+    id: number;
+    sha256: string;
+    version: number;
+  }>;
+  return createHash('sha256').update(JSON.stringify(rows)).digest('hex').slice(0, 16);
+}
+
+interface AnswerRow {
+  id: number;
+  question: string;
+  answer: string;
+  citations: string;
+  feedback_id: number;
+  rating: 'up' | 'down';
+  correction: string | null;
+}
+
+function rank(s: Sensitivity): number {
+  return SENSITIVITY_LEVELS.indexOf(s);
+}
+
+export interface FeedbackQueueItem {
+  answerId: number;
+  question: string;
+  answer: string;
+  comment: string | null;
+  ratedAt: string;
+}
+
+/** Thumbs-down answers that no expert has corrected yet. */
+export function feedbackQueue(db: Db): FeedbackQueueItem[] {
+  return db
+    .prepare(
+      `SELECT a.id AS answerId, a.question, a.answer, f.comment, f.created_at AS ratedAt
+         FROM answers a JOIN feedback f ON f.answer_id = a.id
+         WHERE f.id = (SELECT MAX(id) FROM feedback WHERE answer_id = a.id) AND f.rating = 'down' AND f.correction IS NULL
+         ORDER BY f.created_at`,
+    )
+    .all() as FeedbackQueueItem[];
+}
+
+const GENERATE_PROMPT = (passage: string): string =>
+  `Write one question a plant technician could ask that the passage below answers, and its answer taken only from the passage. ` +
+  `Use the passage's language. Reply with JSON only: {"question": "...", "answer": "..."}\n\nPassage:\n${passage}`;
+
+function parseQa(text: string): { question: string; answer: string } | null {
+  const m = /\{[\s\S]*\}/.exec(text);
+  if (!m) return null;
+  try {
+    const o = JSON.parse(m[0]) as { question?: unknown; answer?: unknown };
+    return typeof o.question === 'string' && typeof o.answer === 'string' && o.question.trim() && o.answer.trim()
+      ? { question: o.question.trim(), answer: o.answer.trim() }
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function exportDataset(
+  db: Db,
+  search: SearchService,
+  opts: DatasetExportOptions,
+): Promise<DatasetManifest> {
+  if (opts.format === 'dpo' && opts.sources.some((s) => s !== 'preferences')) {
+    throw new FieldbookError('INVALID_INPUT', { detail: 'the dpo format takes the "preferences" source only' });
+  }
+  if (opts.sources.includes('generated') && opts.generateCount > 0 && !opts.generator) {
+    throw new FieldbookError('INVALID_INPUT', { detail: 'generated pairs need an active language model' });
+  }
+  const cursorKey = `dataset.cursor.${opts.format}`;
+  const from: Cursor = opts.resetCursor
+    ? ZERO
+    : { ...ZERO, ...(JSON.parse(getMeta(db, cursorKey) ?? '{}') as Partial<Cursor>) };
+  const to: Cursor = { ...from };
+  const version = kbVersion(db);
+  const docInfo = db.prepare('SELECT id, source_path, version, sensitivity FROM documents WHERE id = ?');
+  const chunkInfo = db.prepare('SELECT c.id, c.text, c.page_start, c.doc_id FROM chunks c WHERE c.id = ?');
+  const dropped = { duplicates: 0, nearDuplicates: 0, sensitivity: 0, length: 0, generationFailed: 0 };
+  const examples: Example[] = [];
+
+  /** Provenance and context from stored citations; null when a source is above the clearance. */
+  const fromCitations = (citations: StoredCitation[]): { meta: Omit<Provenance, 'source'>; context: string } | null => {
+    const documents: Provenance['documents'] = [];
+    const context: string[] = [];
+    for (const c of citations) {
+      const d = docInfo.get(c.docId) as
+        { id: number; source_path: string; version: number; sensitivity: Sensitivity } | undefined;
+      if (d && rank(d.sensitivity) > rank(opts.maxSensitivity)) return null;
+      if (!documents.some((x) => x.id === c.docId))
+        documents.push({ id: c.docId, path: c.sourcePath, version: c.docVersion });
+      const chunk = chunkInfo.get(c.chunkId) as { text: string } | undefined;
+      context.push(`[${c.n}] ${c.docTitle}${c.page ? ` p.${c.page}` : ''}\n${chunk?.text ?? c.snippet}`);
+    }
+    return {
+      meta: { chunkIds: citations.map((c) => c.chunkId), documents, kbVersion: version },
+      context: context.join('\n\n'),
+    };
+  };
+
+  const wantAnswers = opts.sources.includes('answers');
+  const wantCorrections = opts.sources.includes('corrections');
+  const wantPreferences = opts.sources.includes('preferences');
+  if (wantAnswers || wantCorrections || wantPreferences) {
+    const rows = db
+      .prepare(
+        `SELECT a.id, a.question, a.answer, a.citations, f.id AS feedback_id, f.rating, f.correction
+         FROM answers a JOIN feedback f ON f.answer_id = a.id
+         WHERE f.id = (SELECT MAX(id) FROM feedback WHERE answer_id = a.id) AND f.id > ?
+         ORDER BY f.id`,
+      )
+      .all(from.feedbackId) as AnswerRow[];
+    for (const r of rows) {
+      to.feedbackId = Math.max(to.feedbackId, r.feedback_id);
+      to.answerId = Math.max(to.answerId, r.id);
+      const prov = fromCitations(JSON.parse(r.citations) as StoredCitation[]);
+      if (!prov) {
+        dropped.sensitivity++;
+        continue;
+      }
+      const base = { system: SYSTEM_PROMPT, question: r.question, context: opts.withContext ? prov.context : null };
+      if (r.correction && wantPreferences) {
+        examples.push({
+          ...base,
+          id: `pref-${r.id}`,
+          answer: r.correction,
+          rejected: r.answer,
+          meta: { ...prov.meta, source: 'preference', answerId: r.id },
+        });
+      } else if (r.correction && wantCorrections) {
+        examples.push({
+          ...base,
+          id: `corr-${r.id}`,
+          answer: r.correction,
+          meta: { ...prov.meta, source: 'expert-correction', answerId: r.id },
+        });
+      } else if (r.rating === 'up' && !r.correction && wantAnswers) {
+        examples.push({
+          ...base,
+          id: `ans-${r.id}`,
+          answer: r.answer,
+          meta: { ...prov.meta, source: 'approved-answer', answerId: r.id },
+        });
+      }
+    }
+  }
+
+  if (opts.sources.includes('generated') && opts.generator && opts.generateCount > 0) {
+    const chunks = db
+      .prepare(
+        `SELECT c.id, c.text, c.page_start, d.id AS doc_id, d.source_path, d.version, d.title FROM chunks c JOIN documents d ON d.id = c.doc_id
+         WHERE c.id > ? AND length(c.text) >= 80 AND d.sensitivity IN (SELECT value FROM json_each(?)) ORDER BY c.id LIMIT ?`,
+      )
+      .all(
+        from.chunkId,
+        JSON.stringify(SENSITIVITY_LEVELS.slice(0, rank(opts.maxSensitivity) + 1)),
+        opts.generateCount,
+      ) as Array<{
+      id: number;
+      text: string;
+      page_start: number | null;
+      doc_id: number;
+      source_path: string;
+      version: number;
+      title: string;
+    }>;
+    for (const c of chunks) {
+      to.chunkId = Math.max(to.chunkId, c.id);
+      const r = await opts.generator.generate({ user: GENERATE_PROMPT(c.text), maxTokens: 400, timeoutMs: 120_000 });
+      const qa = parseQa(r.text);
+      if (!qa) {
+        dropped.generationFailed++;
+        continue;
+      }
+      examples.push({
+        id: `gen-${c.id}`,
+        system: SYSTEM_PROMPT,
+        question: qa.question,
+        context: opts.withContext ? `[1] ${c.title}${c.page_start ? ` p.${c.page_start}` : ''}\n${c.text}` : null,
+        answer: qa.answer,
+        meta: {
+          source: 'generated',
+          chunkIds: [c.id],
+          documents: [{ id: c.doc_id, path: c.source_path, version: c.version }],
+          kbVersion: version,
+          page: c.page_start,
+        },
+      });
+    }
+  }
+
+  // Hygiene: redact, length limits, duplicates.
+  const redactions = emptyCounts();
+  const cleaned: Example[] = [];
+  for (const e of examples) {
+    const x: Example = {
+      ...e,
+      question: redactPii(e.question, redactions),
+      answer: redactPii(e.answer, redactions),
+      context: e.context === null ? null : redactPii(e.context, redactions),
+      ...(e.rejected !== undefined ? { rejected: redactPii(e.rejected, redactions) } : {}),
+    };
+    const len = x.question.length + x.answer.length;
+    if (x.answer.trim().length < opts.minChars || len > opts.maxChars) {
+      dropped.length++;
+      continue;
+    }
+    cleaned.push(x);
+  }
+  const d = dedupe(cleaned, (e) => `${e.question}\n${e.answer}`);
+  dropped.duplicates = d.exact;
+  dropped.nearDuplicates = d.near;
+
+  // Split and write.
+  fs.mkdirSync(opts.outDir, { recursive: true });
+  const bySplit: Record<Split, string[]> = { train: [], validation: [], test: [] };
+  for (const e of d.kept)
+    bySplit[splitOf(e.id, opts.seed, opts.ratios)].push(JSON.stringify(formatExample(e, opts.format)));
+  const files: DatasetManifest['files'] = [];
+  const write = (name: string, lines: string[]): void => {
+    const text = lines.length ? `${lines.join('\n')}\n` : '';
+    fs.writeFileSync(path.join(opts.outDir, name), text);
+    files.push({ name, sha256: createHash('sha256').update(text).digest('hex'), lines: lines.length });
+  };
+  for (const split of ['train', 'validation', 'test'] as const) write(`${split}.jsonl`, bySplit[split]);
+
+  if (opts.evalSet) {
+    const negatives = db
+      .prepare(
+        `SELECT a.id, a.question, f.correction FROM answers a JOIN feedback f ON f.answer_id = a.id
+         WHERE f.id = (SELECT MAX(id) FROM feedback WHERE answer_id = a.id) AND f.rating = 'down' AND f.correction IS NOT NULL ORDER BY a.id`,
+      )
+      .all() as Array<{ id: number; question: string; correction: string }>;
+    const queries: string[] = [];
+    for (const n of negatives) {
+      // Gold passage: where the knowledge base best supports the expert's answer.
+      const best = await search.rank(n.correction, {
+        k: 1,
+        mode: 'keyword',
+        filters: { maxSensitivity: opts.maxSensitivity },
+      });
+      const gold = best.ranked.map((r) => String(r.chunk.id));
+      queries.push(
+        JSON.stringify({
+          id: `fb-${n.id}`,
+          question: redactPii(n.question),
+          gold_ids: gold,
+          answers: [redactPii(n.correction)],
+        }),
+      );
+    }
+    const corpus = (
+      db
+        .prepare(
+          `SELECT c.id, c.text, d.title FROM chunks c JOIN documents d ON d.id = c.doc_id
+           WHERE d.sensitivity IN (SELECT value FROM json_each(?)) ORDER BY c.id`,
+        )
+        .all(JSON.stringify(SENSITIVITY_LEVELS.slice(0, rank(opts.maxSensitivity) + 1))) as Array<{
+        id: number;
+        text: string;
+        title: string;
+      }>
+    ).map((c) => JSON.stringify({ id: String(c.id), title: c.title, text: redactPii(c.text) }));
+    fs.mkdirSync(path.join(opts.outDir, 'eval'), { recursive: true });
+    write('eval/queries.jsonl', queries);
+    write('eval/corpus.jsonl', corpus);
+  }
+
+  const docs = new Map<number, { id: number; path: string; version: number }>();
+  for (const e of d.kept) for (const doc of e.meta.documents) docs.set(doc.id, doc);
+  const manifest: DatasetManifest = {
+    format: opts.format,
+    createdAt: opts.now.toISOString(),
+    kbVersion: version,
+    counts: {
+      train: bySplit.train.length,
+      validation: bySplit.validation.length,
+      test: bySplit.test.length,
+      total: d.kept.length,
+    },
+    dropped,
+    redactions,
+    filters: {
+      sources: opts.sources,
+      withContext: opts.withContext,
+      maxSensitivity: opts.maxSensitivity,
+      seed: opts.seed,
+      ratios: opts.ratios,
+      minChars: opts.minChars,
+      maxChars: opts.maxChars,
+    },
+    sourceDocuments: [...docs.values()].sort((a, b) => a.id - b.id),
+    generatorModel: opts.sources.includes('generated') ? (opts.generator?.name ?? null) : null,
+    cursor: { from, to },
+    files,
+  };
+  fs.writeFileSync(path.join(opts.outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  db.transaction(() => {
+    setMeta(db, cursorKey, JSON.stringify(to));
+    db.prepare('INSERT INTO dataset_exports(created_at, format, out_dir, manifest) VALUES (?, ?, ?, ?)').run(
+      manifest.createdAt,
+      opts.format,
+      opts.outDir,
+      JSON.stringify(manifest),
+    );
+  })();
+  return manifest;
+}
