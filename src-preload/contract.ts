@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import type { AnswerResult } from '../src-main/core/answer/answer-service';
 import type { AuditEntry, AuditVerification } from '../src-main/core/audit/audit-log';
+import type { DatasetManifest, FeedbackQueueItem } from '../src-main/core/dataset/dataset-export';
 import type { Settings } from '../src-main/core/config';
 import type { ErrorReport } from '../src-main/core/errors';
 import type { EmbeddingStatus, LlmStatus } from '../src-main/core/fieldbook';
@@ -104,6 +105,22 @@ export const schemas = {
     .strict(),
   auditVerify: z.object({}).strict(),
   auditExport: z.object({ format: z.enum(['jsonl', 'csv']) }).strict(),
+  feedbackQueue: z.object({}).strict(),
+  correctAnswer: z.object({ answerId: id, correction: z.string().min(1).max(20_000) }).strict(),
+  datasetExport: z
+    .object({
+      outDir: z.string().min(1).max(4096),
+      format: z.enum(['chat', 'sharegpt', 'alpaca', 'dpo']),
+      sources: z.array(z.enum(['answers', 'corrections', 'generated', 'preferences'])).min(1),
+      withContext: z.boolean(),
+      maxSensitivity: sensitivity.optional(),
+      seed: z.number().int().optional(),
+      generate: z.number().int().min(0).max(10_000).optional(),
+      resetCursor: z.boolean().optional(),
+      evalSet: z.boolean().optional(),
+    })
+    .strict(),
+  datasetHistory: z.object({}).strict(),
   useModel: z.object({ kind: z.enum(['embedding', 'llm']), name: z.string().min(1).max(255).nullable() }).strict(),
 } as const;
 
@@ -197,6 +214,10 @@ export interface Outputs {
   auditList: AuditEntry[];
   auditVerify: AuditVerification;
   auditExport: { text: string };
+  feedbackQueue: FeedbackQueueItem[];
+  correctAnswer: { id: number };
+  datasetExport: DatasetManifest & { preview: string[] };
+  datasetHistory: Array<{ id: number; createdAt: string; format: string; outDir: string; total: number }>;
   useModel: { embedding: EmbeddingStatus; llm: LlmStatus };
 }
 

@@ -6,11 +6,12 @@ import { I18nContext, MESSAGES } from './i18n';
 import { RoleSwitch } from './components/RoleSwitch';
 import { AskPage } from './pages/AskPage';
 import { AuditPage } from './pages/AuditPage';
+import { DatasetsPage } from './pages/DatasetsPage';
 import { LibraryPage } from './pages/LibraryPage';
 import { ModelsPage } from './pages/ModelsPage';
 import { SettingsPage } from './pages/SettingsPage';
 
-export type PageId = 'ask' | 'library' | 'models' | 'settings' | 'audit';
+export type PageId = 'ask' | 'library' | 'models' | 'settings' | 'audit' | 'datasets';
 
 export function App() {
   const [page, setPage] = useState<PageId>('ask');
@@ -48,7 +49,12 @@ export function App() {
     ['library', t.navLibrary],
     ['models', t.navModels],
     ['settings', t.navSettings],
-    ...(session && session.role !== 'reader' ? ([['audit', t.navAudit]] as Array<[PageId, string]>) : []),
+    ...(session && session.role !== 'reader'
+      ? ([
+          ['datasets', t.navDatasets],
+          ['audit', t.navAudit],
+        ] as Array<[PageId, string]>)
+      : []),
   ];
 
   return (
@@ -105,6 +111,7 @@ export function App() {
           {page === 'models' && <ModelsPage onChanged={refresh} />}
           {page === 'settings' && <SettingsPage onChanged={refresh} />}
           {page === 'audit' && <AuditPage />}
+          {page === 'datasets' && <DatasetsPage />}
         </main>
       </div>
     </I18nContext.Provider>

@@ -100,6 +100,21 @@ const en = {
   auditWho: 'Who',
   auditAction: 'Action',
   auditTarget: 'Target',
+  navDatasets: 'Datasets',
+  reviewQueue: 'Answers marked "not helpful"',
+  reviewQueueEmpty: 'Nothing waiting: every "not helpful" answer has a correction.',
+  datasetExport: 'Export a training dataset',
+  datasetFormat: 'Format',
+  datasetSources: 'Sources',
+  source_answers: 'Answers marked helpful',
+  source_corrections: 'Expert corrections',
+  source_generated: 'Question–answer pairs generated from the documents (needs the language model)',
+  source_preferences: 'Preference pairs',
+  datasetWithContext: 'Put the retrieved passages into the prompt (RAG-style)',
+  datasetEvalSet: 'Also write corrected questions as an evaluation set',
+  datasetOutDir: 'Folder (e.g. on the USB drive)',
+  datasetRun: 'Export',
+  datasetRedacted: 'personal data redacted:',
 };
 
 export type Messages = typeof en;
@@ -201,6 +216,21 @@ const zh: Messages = {
   auditWho: '人員',
   auditAction: '動作',
   auditTarget: '對象',
+  navDatasets: '訓練資料',
+  reviewQueue: '被標為「沒幫助」的回答',
+  reviewQueueEmpty: '沒有待處理項目：每個「沒幫助」的回答都已有修正。',
+  datasetExport: '匯出訓練資料集',
+  datasetFormat: '格式',
+  datasetSources: '資料來源',
+  source_answers: '被標為有幫助的回答',
+  source_corrections: '專家修正',
+  source_generated: '由文件產生的問答對（需要語言模型）',
+  source_preferences: '偏好配對',
+  datasetWithContext: '在提示中放入檢索到的段落（RAG 形式）',
+  datasetEvalSet: '同時把修正過的問題輸出為評估集',
+  datasetOutDir: '資料夾（例如 USB 隨身碟）',
+  datasetRun: '匯出',
+  datasetRedacted: '已遮蔽個資：',
 };
 
 export const MESSAGES: Record<'en' | 'zh-TW', Messages> = { en, 'zh-TW': zh };

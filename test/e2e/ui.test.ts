@@ -167,4 +167,16 @@ describe.skipIf(!hasChromium || !hasCorpus)('desktop UI in Chromium over the HTT
     expect(await page.locator('table.docs tbody tr').count()).toBeGreaterThan(2);
     await shot('09-audit');
   });
+
+  it('exports the helpful answer as a chat dataset from the Datasets page', async () => {
+    await page.getByRole('button', { name: 'Datasets' }).click();
+    await page.getByText('Nothing waiting').waitFor();
+    const out = path.join(tmp.dir, 'dataset-out');
+    await page.getByLabel('Folder (e.g. on the USB drive)').fill(out);
+    await page.getByRole('button', { name: 'Export', exact: true }).click();
+    await page.getByTestId('dataset-result').waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('dataset-result').textContent()).toMatch(/^1 ·/);
+    expect(fs.existsSync(path.join(out, 'manifest.json'))).toBe(true);
+    await shot('10-datasets');
+  });
 });

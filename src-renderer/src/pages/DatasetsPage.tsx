@@ -1,0 +1,168 @@
+/** Datasets: the feedback review queue (write the right answer) and LoRA dataset export with preview and history. */
+import { useCallback, useEffect, useState } from 'react';
+import type { Outputs } from '../../../src-preload/contract';
+import { api, errorText } from '../api';
+import { useT } from '../i18n';
+
+type Source = 'answers' | 'corrections' | 'generated' | 'preferences';
+type Format = 'chat' | 'sharegpt' | 'alpaca' | 'dpo';
+
+function ReviewQueue() {
+  const t = useT();
+  const [items, setItems] = useState<Outputs['feedbackQueue']>([]);
+  const [drafts, setDrafts] = useState<Record<number, string>>({});
+  const [error, setError] = useState<string | null>(null);
+  const load = useCallback(() => {
+    api.feedbackQueue({}).then(setItems, (err: unknown) => setError(errorText(err)));
+  }, []);
+  useEffect(() => {
+    load();
+  }, [load]);
+  return (
+    <section className="card">
+      <h2>{t.reviewQueue}</h2>
+      {error && <div className="banner error">{error}</div>}
+      {items.length === 0 && <p className="muted">{t.reviewQueueEmpty}</p>}
+      {items.map((q) => (
+        <div key={q.answerId} className="turn">
+          <p className="question">{q.question}</p>
+          <p className="muted">{q.answer}</p>
+          {q.comment && <p className="warn-text">{q.comment}</p>}
+          <div className="correction">
+            <textarea
+              aria-label={t.correctionPlaceholder}
+              placeholder={t.correctionPlaceholder}
+              value={drafts[q.answerId] ?? ''}
+              onChange={(e) => setDrafts({ ...drafts, [q.answerId]: e.target.value })}
+            />
+            <button
+              className="big-button primary"
+              disabled={!(drafts[q.answerId] ?? '').trim()}
+              onClick={async () => {
+                await api
+                  .correctAnswer({ answerId: q.answerId, correction: (drafts[q.answerId] ?? '').trim() })
+                  .catch((err: unknown) => setError(errorText(err)));
+                load();
+              }}
+            >
+              {t.save}
+            </button>
+          </div>
+        </div>
+      ))}
+    </section>
+  );
+}
+
+export function DatasetsPage() {
+  const t = useT();
+  const [format, setFormat] = useState<Format>('chat');
+  const [sources, setSources] = useState<Set<Source>>(new Set(['answers', 'corrections']));
+  const [withContext, setWithContext] = useState(true);
+  const [evalSet, setEvalSet] = useState(true);
+  const [outDir, setOutDir] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [result, setResult] = useState<Outputs['datasetExport'] | null>(null);
+  const [history, setHistory] = useState<Outputs['datasetHistory']>([]);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    api.datasetHistory({}).then(setHistory, () => undefined);
+  }, [result]);
+  const toggle = (s: Source): void =>
+    setSources((cur) => {
+      const n = new Set(cur);
+      if (n.has(s)) n.delete(s);
+      else n.add(s);
+      return n;
+    });
+  const run = async (): Promise<void> => {
+    setBusy(true);
+    setError(null);
+    try {
+      setResult(
+        await api.datasetExport({
+          outDir,
+          format,
+          sources: format === 'dpo' ? ['preferences'] : [...sources],
+          withContext,
+          evalSet,
+        }),
+      );
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div className="datasets">
+      <ReviewQueue />
+      <section className="card settings">
+        <h2>{t.datasetExport}</h2>
+        <label className="field">
+          {t.datasetFormat}
+          <select value={format} onChange={(e) => setFormat(e.target.value as Format)}>
+            <option value="chat">OpenAI chat (messages)</option>
+            <option value="sharegpt">ShareGPT (conversations)</option>
+            <option value="alpaca">Alpaca (instruction/input/output)</option>
+            <option value="dpo">DPO (prompt/chosen/rejected)</option>
+          </select>
+        </label>
+        {format !== 'dpo' && (
+          <fieldset className="field">
+            <legend>{t.datasetSources}</legend>
+            {(['answers', 'corrections', 'generated'] as const).map((s) => (
+              <label key={s} className="check">
+                <input type="checkbox" checked={sources.has(s)} onChange={() => toggle(s)} /> {t[`source_${s}`]}
+              </label>
+            ))}
+          </fieldset>
+        )}
+        <label className="check">
+          <input type="checkbox" checked={withContext} onChange={(e) => setWithContext(e.target.checked)} />{' '}
+          {t.datasetWithContext}
+        </label>
+        <label className="check">
+          <input type="checkbox" checked={evalSet} onChange={(e) => setEvalSet(e.target.checked)} /> {t.datasetEvalSet}
+        </label>
+        <label className="field">
+          {t.datasetOutDir}
+          <input
+            value={outDir}
+            onChange={(e) => setOutDir(e.target.value)}
+            placeholder="/media/usb/fieldbook-dataset"
+          />
+        </label>
+        <button className="big-button primary" disabled={busy || !outDir.trim()} onClick={() => void run()}>
+          {t.datasetRun}
+        </button>
+        {busy && <div className="progress indeterminate" role="progressbar" aria-label={t.working} />}
+        {error && <div className="banner error">{error}</div>}
+        {result && (
+          <div className="banner ok" data-testid="dataset-result">
+            {result.counts.total} · train {result.counts.train} · validation {result.counts.validation} · test{' '}
+            {result.counts.test} — {t.datasetRedacted} {Object.values(result.redactions).reduce((a, b) => a + b, 0)}
+          </div>
+        )}
+        {result?.preview.map((line, i) => (
+          <pre key={i} className="preview">
+            {line}
+          </pre>
+        ))}
+      </section>
+      {history.length > 0 && (
+        <section className="card">
+          <h2>{t.history}</h2>
+          <ul>
+            {history.map((h) => (
+              <li key={h.id}>
+                {new Date(h.createdAt).toLocaleString()} · {h.format} · {h.total} ·{' '}
+                <span className="path">{h.outDir}</span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+    </div>
+  );
+}
