@@ -10,7 +10,9 @@ import { createApi } from '../api/handlers';
 import { startHttpBridge } from '../api/http-bridge';
 import { createAccessSession, createApiKey, DEFAULT_IDLE_MS, revokeApiKey, setPassphrase } from '../core/access/roles';
 import { appendAudit, exportAudit, listAudit, verifyAudit } from '../core/audit/audit-log';
-import { appRoot } from '../core/config';
+import { appRoot, defaultHome } from '../core/config';
+import { rollbackTo } from '../core/sync/bundle';
+import { setMeta } from '../core/store/vectors';
 import { describeError, FieldbookError } from '../core/errors';
 import { openFieldbook, type Fieldbook } from '../core/fieldbook';
 import type { IngestProgress, IngestReport } from '../core/ingest/ingest-service';
@@ -24,6 +26,7 @@ import {
   storeStats,
   type Sensitivity,
 } from '../core/store/documents';
+import { BundleUsageError, cmdBundle } from './bundle-command';
 import { cmdDataset, cmdFeedback, DatasetUsageError } from './dataset-command';
 import { cmdEval, EvalUsageError } from './eval-command';
 import { bold, dim, formatError, formatHit, printAnswerDetails, type Output } from './format';
@@ -64,7 +67,11 @@ Usage: fieldbook <command> [options]   (from a checkout: npm run fieldbook -- <c
   feedback queue | feedback correct ANSWER_ID "right answer"   thumbs-down review queue
   dataset export --out DIR [--format chat|sharegpt|alpaca|dpo] [--sources answers,corrections,generated,preferences]
       [--with-context] [--max-sensitivity internal] [--seed 42] [--split 0.8,0.1,0.1] [--generate N] [--eval-set] [--reset-cursor]
-  dataset validate FILE [--format F]   check every line of a training file
+    dataset validate FILE [--format F]   check every line of a training file
+  bundle keys generate|trust|list · bundle export --key K --out DIR · bundle verify|stage DIR
+  bundle review ID · bundle approve|reject ID --all|--item KEY --name REVIEWER · bundle apply ID
+  bundle-rollback --to N   restore the knowledge base as it was at version N (app closed)
+
 
   eval retrieval --corpus C.jsonl --queries Q.jsonl [--embedding-model DIR] [--limit N]
                          retrieval quality (Recall@1/5/10, MRR@10, nDCG@10) per search mode
@@ -564,6 +571,8 @@ export async function runCli(argv: string[], o: Output, env: NodeJS.ProcessEnv =
     'keys',
     'dataset',
     'feedback',
+    'bundle',
+    'bundle-rollback',
   ];
   if (!known.includes(command)) {
     o.err(`Unknown command "${command}".\n\n${USAGE}`);
@@ -578,6 +587,39 @@ export async function runCli(argv: string[], o: Output, env: NodeJS.ProcessEnv =
     }
   }
   if (command === 'demo' && !home && !env.FIELDBOOK_HOME) home = path.join(appRoot(), '.fieldbook-demo');
+  if (command === 'bundle-rollback') {
+    try {
+      const { values } = parseArgs({ args, options: { to: { type: 'string' } } });
+      const to = Number(values.to);
+      if (!Number.isInteger(to) || to < 0) throw new UsageError('bundle-rollback needs --to VERSION');
+      const h = home ? path.resolve(home) : defaultHome(env);
+      if (fs.existsSync(path.join(h, 'fieldbook.db.open'))) {
+        throw new UsageError('close Fieldbook (desktop app and other commands) before rolling back');
+      }
+      const r = rollbackTo(h, to);
+      const fbr = openFieldbook({ home: h });
+      try {
+        setMeta(fbr.db, 'kb.version', String(to));
+        appendAudit(
+          fbr.db,
+          {
+            actor: `cli:${os.userInfo().username}`,
+            role: 'admin',
+            action: 'bundle.rollback',
+            target: `v${to}`,
+            detail: r,
+          },
+          new Date(),
+        );
+      } finally {
+        await fbr.close();
+      }
+      o.out(json ? JSON.stringify({ version: to, ...r }) : `Knowledge base restored to version ${to}.`);
+      return EXIT.ok;
+    } catch (err) {
+      return reportFailure(err, o, json);
+    }
+  }
   let fb: Fieldbook | null = null;
   try {
     fb = openFieldbook(home ? { home: path.resolve(home) } : {});
@@ -606,6 +648,8 @@ export async function runCli(argv: string[], o: Output, env: NodeJS.ProcessEnv =
         return cmdKeys(fb, args, o, json);
       case 'dataset':
         return await cmdDataset(fb, args, o, json);
+      case 'bundle':
+        return await cmdBundle(fb, args, o, json);
       case 'feedback':
         return await cmdFeedback(fb, args, o, json);
       case 'reembed': {
@@ -628,6 +672,7 @@ function reportFailure(err: unknown, o: Output, json: boolean): number {
     err instanceof UsageError ||
     err instanceof EvalUsageError ||
     err instanceof DatasetUsageError ||
+    err instanceof BundleUsageError ||
     (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
   ) {
     o.err(`${(err as Error).message}\n\nRun "fieldbook help" for usage.`);

@@ -161,6 +161,42 @@ const ERROR_TABLE = {
     hintEn: 'Start a new conversation.',
     hintZh: '請開始新的對話。',
   },
+  BUNDLE_INVALID: {
+    en: 'The update bundle is incomplete or invalid',
+    zh: '更新包不完整或無效',
+    hintEn: 'Copy the bundle to the USB drive again from the master workstation.',
+    hintZh: '請從主工作站重新複製更新包到 USB 隨身碟。',
+  },
+  BUNDLE_BAD_SIGNATURE: {
+    en: 'The update bundle signature is missing or wrong',
+    zh: '更新包的簽章遺失或不正確',
+    hintEn: 'Do not use this bundle; it may have been changed. Ask for a newly signed one.',
+    hintZh: '請勿使用此更新包，內容可能遭修改，請索取重新簽署的版本。',
+  },
+  BUNDLE_UNKNOWN_SIGNER: {
+    en: 'The update bundle was signed by a key this PC does not trust',
+    zh: '更新包的簽署金鑰不在本機信任清單中',
+    hintEn: 'An administrator must add the publisher key: fieldbook bundle keys trust <key.pem>.',
+    hintZh: '需由管理員加入發布者金鑰：fieldbook bundle keys trust <key.pem>。',
+  },
+  BUNDLE_HASH_MISMATCH: {
+    en: 'A file in the update bundle does not match its recorded hash',
+    zh: '更新包中的檔案與記錄的雜湊值不符',
+    hintEn: 'The copy is damaged or was tampered with. Copy the bundle again.',
+    hintZh: '複製可能損壞或遭竄改，請重新複製更新包。',
+  },
+  BUNDLE_UNSAFE: {
+    en: 'The update bundle contains an unsafe entry',
+    zh: '更新包含有不安全的項目',
+    hintEn: 'Do not use this bundle; report it to IT.',
+    hintZh: '請勿使用此更新包，並通報 IT。',
+  },
+  BUNDLE_OLD_VERSION: {
+    en: 'The update bundle is older than what this PC already has',
+    zh: '更新包的版本比本機現有的版本舊',
+    hintEn: 'Versions only move forward; an administrator can roll back instead.',
+    hintZh: '版本只能往前更新；如需退回請由管理員執行回復。',
+  },
   ACCESS_DENIED: {
     en: 'Your role is not allowed to do this',
     zh: '您的角色無權執行此操作',

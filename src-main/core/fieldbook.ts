@@ -56,6 +56,8 @@ export interface Fieldbook {
   ingest: IngestService;
   search: SearchService;
   answers: AnswerService;
+  /** The parser processes (started on first use). */
+  parsers(): ParserPool;
   settings(): Settings;
   /** The active LLM (started on first use and kept loaded), or null for extractive answers. */
   generator(): Promise<Generator | null>;
@@ -205,6 +207,7 @@ export function openFieldbook(opts: FieldbookOptions = {}): Fieldbook {
     ingest,
     search,
     answers,
+    parsers: parserPool,
     generator,
     llmStatus,
     unloadLlm,

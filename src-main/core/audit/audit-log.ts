@@ -22,6 +22,14 @@ export type AuditAction =
   | 'question'
   | 'feedback'
   | 'dataset.export'
+  | 'bundle.export'
+  | 'bundle.verify-failed'
+  | 'bundle.stage'
+  | 'bundle.approve'
+  | 'bundle.reject'
+  | 'bundle.apply'
+  | 'bundle.trust'
+  | 'bundle.rollback'
   | 'access.denied';
 
 export interface AuditEntry {

@@ -181,4 +181,35 @@ export const MIGRATIONS: readonly string[] = [
     manifest   TEXT NOT NULL
   );
   `,
+  /* 7: USB bundles: trusted signing keys, staged imports and their reviewed changes */ `
+  CREATE TABLE trusted_keys (
+    fingerprint TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    public_pem  TEXT NOT NULL,
+    added_at    TEXT NOT NULL
+  );
+  CREATE TABLE bundle_imports (
+    bundle_id  TEXT PRIMARY KEY,
+    source_kb  TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    signer     TEXT NOT NULL,
+    manifest   TEXT NOT NULL,
+    status     TEXT NOT NULL CHECK (status IN ('staged','applied','rejected')),
+    staged_at  TEXT NOT NULL,
+    applied_at TEXT
+  );
+  CREATE TABLE bundle_items (
+    bundle_id   TEXT NOT NULL REFERENCES bundle_imports(bundle_id) ON DELETE CASCADE,
+    key         TEXT NOT NULL,
+    kind        TEXT NOT NULL CHECK (kind IN ('new','changed','unchanged','removed')),
+    title       TEXT NOT NULL,
+    size_before INTEGER,
+    size_after  INTEGER,
+    sensitivity TEXT,
+    decision    TEXT NOT NULL CHECK (decision IN ('pending','approved','rejected')),
+    reviewer    TEXT,
+    comment     TEXT,
+    PRIMARY KEY (bundle_id, key, kind)
+  );
+  `,
 ];
