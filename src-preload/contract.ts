@@ -238,6 +238,8 @@ export type Envelope<T> = { ok: true; result: T } | { ok: false; error: ErrorRep
 export interface IpcBridge {
   invoke(method: string, input: unknown): Promise<Envelope<unknown>>;
   onEvent(listener: (event: FieldbookEvent) => void): () => void;
+  /** Desktop only: the paths of files dropped on the window (a browser never reveals them). */
+  pathsForFiles?(files: File[]): string[];
 }
 
 /** IPC channel names (preload ↔ main). */

@@ -169,6 +169,31 @@ describe('renderer', () => {
     await waitFor(() => expect(screen.getByText(/manual\.pdf: PDF 受密碼保護 — Ask the owner\./)).toBeTruthy());
   });
 
+  it('adds files dropped on the library through the desktop bridge', async () => {
+    bridge.pathsForFiles = (files) => files.map((f) => `/media/usb/${f.name}`);
+    results.listDocuments = { documents: [], failures: [] };
+    results.ingest = {
+      jobId: 1,
+      files: [],
+      removed: [],
+      counts: { added: 1, updated: 0, unchanged: 0, failed: 0, removed: 0 },
+    };
+    const { App } = await import('./App');
+    render(<App />);
+    await screen.findByText('關鍵字搜尋');
+    fireEvent.click(screen.getByRole('button', { name: '文件庫' }));
+    const library = await waitFor(() => {
+      const el = document.querySelector('.library');
+      if (!el) throw new Error('library not shown');
+      return el;
+    });
+    fireEvent.drop(library, { dataTransfer: { files: [new File(['%PDF-1.7'], 'manual.pdf')] } });
+    await waitFor(() =>
+      expect(calls.find((c) => c.method === 'ingest')?.input).toEqual({ paths: ['/media/usb/manual.pdf'] }),
+    );
+    delete bridge.pathsForFiles;
+  });
+
   it('switches the interface to English and saves the choice', async () => {
     const { App } = await import('./App');
     render(<App />);

@@ -71,9 +71,12 @@ async function generate(req: Extract<LlmRequest, { type: 'generate' }>): Promise
       signal: state.abort.signal,
       stopOnAbortSignal: true,
       temperature: 0,
-      onTextChunk: (text) => {
+      // Count model tokens; stream text as soon as it forms whole characters.
+      onToken: (generated) => {
         firstToken ??= performance.now() - t0;
-        tokens++;
+        tokens += generated.length;
+      },
+      onTextChunk: (text) => {
         partial += text;
         send({ type: 'token', id: req.id, text });
       },

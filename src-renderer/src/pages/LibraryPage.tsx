@@ -180,6 +180,7 @@ export function LibraryPage({ onChanged }: { onChanged: () => void }) {
   const [editing, setEditing] = useState<number | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [dragging, setDragging] = useState(false);
 
   const load = useCallback(() => {
     api.listDocuments({}).then(setData, (err: unknown) => setError(errorText(err)));
@@ -237,8 +238,27 @@ export function LibraryPage({ onChanged }: { onChanged: () => void }) {
     return null;
   };
 
+  const onDrop = (e: React.DragEvent<HTMLDivElement>): void => {
+    e.preventDefault();
+    setDragging(false);
+    const files = Array.from(e.dataTransfer.files);
+    if (files.length === 0) return;
+    const paths = window.fieldbookIpc?.pathsForFiles?.(files) ?? [];
+    if (paths.length) void add(paths);
+    else setError(t.dropNeedsDesktop);
+  };
+
   return (
-    <div className="library">
+    <div
+      className={`library${dragging ? ' dragging' : ''}`}
+      onDragOver={(e) => {
+        e.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={onDrop}
+    >
+      {dragging && <div className="drop-hint">{t.dropHere}</div>}
       <div className="toolbar">
         <button className="big-button primary" disabled={busy} onClick={() => void pick()}>
           ＋ {t.addFiles}
