@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { AnswerResult } from '../src-main/core/answer/answer-service';
 import type { AuditEntry, AuditVerification } from '../src-main/core/audit/audit-log';
 import type { DatasetManifest, FeedbackQueueItem } from '../src-main/core/dataset/dataset-export';
+import type { bundleHistory, StagedItem } from '../src-main/core/sync/bundle';
 import type { Settings } from '../src-main/core/config';
 import type { ErrorReport } from '../src-main/core/errors';
 import type { EmbeddingStatus, LlmStatus } from '../src-main/core/fieldbook';
@@ -121,6 +122,19 @@ export const schemas = {
     })
     .strict(),
   datasetHistory: z.object({}).strict(),
+  bundleScan: z.object({ path: z.string().max(4096).optional() }).strict(),
+  bundleStage: z.object({ dir: z.string().min(1).max(4096) }).strict(),
+  bundleReview: z.object({ bundleId: z.string().uuid() }).strict(),
+  bundleDecide: z
+    .object({
+      bundleId: z.string().uuid(),
+      keys: z.union([z.literal('all'), z.array(z.string().min(1).max(512)).min(1)]),
+      decision: z.enum(['approved', 'rejected']),
+      comment: z.string().max(2000).optional(),
+    })
+    .strict(),
+  bundleApply: z.object({ bundleId: z.string().uuid() }).strict(),
+  bundleHistory: z.object({}).strict(),
   useModel: z.object({ kind: z.enum(['embedding', 'llm']), name: z.string().min(1).max(255).nullable() }).strict(),
 } as const;
 
@@ -218,6 +232,12 @@ export interface Outputs {
   correctAnswer: { id: number };
   datasetExport: DatasetManifest & { preview: string[] };
   datasetHistory: Array<{ id: number; createdAt: string; format: string; outDir: string; total: number }>;
+  bundleScan: { bundles: string[] };
+  bundleStage: { bundleId: string; items: StagedItem[]; alreadyApplied: boolean };
+  bundleReview: StagedItem[];
+  bundleDecide: { changed: number };
+  bundleApply: { version: number; applied: number; removed: number };
+  bundleHistory: ReturnType<typeof bundleHistory>;
   useModel: { embedding: EmbeddingStatus; llm: LlmStatus };
 }
 

@@ -25,6 +25,15 @@ import { describeError, FieldbookError, isErrorCode } from '../core/errors';
 import type { Fieldbook } from '../core/fieldbook';
 import { SCANNED_EXTENSIONS } from '../core/ingest/detect';
 import { exportDataset, feedbackQueue } from '../core/dataset/dataset-export';
+import {
+  applyBundle,
+  bundleHistory,
+  decide,
+  findBundles,
+  removableRoots,
+  reviewItems,
+  stageBundle,
+} from '../core/sync/bundle';
 import { conversationAnswers, listConversations, saveFeedback } from '../core/store/conversations';
 import {
   getDocument,
@@ -443,6 +452,57 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
         outDir: r.out_dir,
         total: (JSON.parse(r.manifest) as { counts: { total: number } }).counts.total,
       }));
+    },
+    async bundleScan(input, s) {
+      s.require('reviewer', 'Looking for update bundles');
+      return { bundles: findBundles(input.path ? [input.path] : removableRoots()) };
+    },
+    async bundleStage(input, s) {
+      s.require('reviewer', 'Staging an update bundle');
+      try {
+        const staged = await stageBundle(fb.db, fb.home, input.dir, new Date());
+        audit(s, 'bundle.stage', staged.bundleId, {
+          dir: input.dir,
+          items: staged.items.length,
+          alreadyApplied: staged.alreadyApplied,
+        });
+        return staged;
+      } catch (err) {
+        if (err instanceof FieldbookError)
+          audit(s, 'bundle.verify-failed', input.dir, { code: err.code, detail: err.detail ?? null });
+        throw err;
+      }
+    },
+    async bundleReview(input, s) {
+      s.require('reviewer', 'Reviewing an update bundle');
+      return reviewItems(fb.db, input.bundleId);
+    },
+    async bundleDecide(input, s) {
+      s.require('reviewer', 'Approving or rejecting changes');
+      const changed = decide(fb.db, input.bundleId, input.keys, input.decision, s.actor, input.comment ?? null);
+      audit(s, input.decision === 'approved' ? 'bundle.approve' : 'bundle.reject', input.bundleId, {
+        keys: input.keys,
+        comment: input.comment ?? null,
+      });
+      return { changed };
+    },
+    async bundleApply(input, s) {
+      s.require('reviewer', 'Applying an update bundle');
+      const r = await applyBundle(input.bundleId, {
+        db: fb.db,
+        home: fb.home,
+        parser: fb.parsers(),
+        limits: fb.settings().limits,
+        chunking: fb.settings().chunk,
+        embedder: await fb.embedder(),
+        now: new Date(),
+      });
+      audit(s, 'bundle.apply', input.bundleId, r);
+      return r;
+    },
+    async bundleHistory(_input, s) {
+      s.require('reviewer', 'Bundle history');
+      return bundleHistory(fb.db);
     },
   };
 

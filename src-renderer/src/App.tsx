@@ -7,11 +7,12 @@ import { RoleSwitch } from './components/RoleSwitch';
 import { AskPage } from './pages/AskPage';
 import { AuditPage } from './pages/AuditPage';
 import { DatasetsPage } from './pages/DatasetsPage';
+import { UsbImportPage } from './pages/UsbImportPage';
 import { LibraryPage } from './pages/LibraryPage';
 import { ModelsPage } from './pages/ModelsPage';
 import { SettingsPage } from './pages/SettingsPage';
 
-export type PageId = 'ask' | 'library' | 'models' | 'settings' | 'audit' | 'datasets';
+export type PageId = 'ask' | 'library' | 'models' | 'settings' | 'audit' | 'datasets' | 'usb';
 
 export function App() {
   const [page, setPage] = useState<PageId>('ask');
@@ -51,6 +52,7 @@ export function App() {
     ['settings', t.navSettings],
     ...(session && session.role !== 'reader'
       ? ([
+          ['usb', t.navUsb],
           ['datasets', t.navDatasets],
           ['audit', t.navAudit],
         ] as Array<[PageId, string]>)
@@ -112,6 +114,7 @@ export function App() {
           {page === 'settings' && <SettingsPage onChanged={refresh} />}
           {page === 'audit' && <AuditPage />}
           {page === 'datasets' && <DatasetsPage />}
+          {page === 'usb' && <UsbImportPage onChanged={refresh} />}
         </main>
       </div>
     </I18nContext.Provider>

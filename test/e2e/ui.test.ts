@@ -10,9 +10,10 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi } from '../../src-main/api/handlers';
 import { createAccessSession, DEFAULT_IDLE_MS } from '../../src-main/core/access/roles';
+import { exportBundle, generateSigningKeys, trustKey } from '../../src-main/core/sync/bundle';
 import { startHttpBridge, type HttpBridge } from '../../src-main/api/http-bridge';
 import { openFieldbook, type Fieldbook } from '../../src-main/core/fieldbook';
-import { corpusFile, hasCorpus, repoRoot, tempDir } from '../support/paths';
+import { corpusFile, hasCorpus, repoRoot, samplesDir, tempDir } from '../support/paths';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const hasChromium = fs.existsSync(CHROMIUM);
@@ -178,5 +179,29 @@ describe.skipIf(!hasChromium || !hasCorpus)('desktop UI in Chromium over the HTT
     expect(await page.getByTestId('dataset-result').textContent()).toMatch(/^1 ·/);
     expect(fs.existsSync(path.join(out, 'manifest.json'))).toBe(true);
     await shot('10-datasets');
+  });
+
+  it('imports a signed USB bundle: verify, review, approve, apply', async () => {
+    const keys = generateSigningKeys();
+    trustKey(fb.db, keys.publicKeyPem, 'Master workstation', new Date());
+    const master = openFieldbook({ home: path.join(tmp.dir, 'master'), embeddingModelRoots: [], llmModelRoots: [] });
+    const usb = path.join(tmp.dir, 'usb', 'kb-update');
+    try {
+      await master.ingest.ingest([path.join(samplesDir, 'troubleshooting-log.md')]);
+      exportBundle(master.db, { privateKeyPem: keys.privateKeyPem, outDir: usb, now: new Date() });
+    } finally {
+      await master.close();
+    }
+    await page.getByRole('button', { name: 'USB Import' }).click();
+    await page.getByLabel('Bundle folder').fill(usb);
+    await page.getByRole('button', { name: 'Verify and stage' }).click();
+    await page.getByText('Review the changes').waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'Approve all' }).click();
+    await page.locator('td', { hasText: 'approved' }).first().waitFor();
+    await shot('11-usb-review');
+    await page.getByRole('button', { name: 'Apply approved changes' }).click();
+    await page.getByText(/Applied: knowledge base is now v1/).waitFor({ timeout: 30_000 });
+    await expect.poll(() => page.locator('.statusbar').textContent()).toContain('4 documents');
+    await shot('12-usb-applied');
   });
 });

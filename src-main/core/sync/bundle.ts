@@ -495,3 +495,60 @@ export function rollbackTo(home: string, to: number): { auditCarried: number } {
   db.close();
   return { auditCarried: carried.length };
 }
+
+/** Folders that look like bundles (manifest.json + manifest.sig) on removable media, two levels deep. */
+export function findBundles(roots: string[]): string[] {
+  const found: string[] = [];
+  const isBundle = (dir: string): boolean =>
+    fs.existsSync(path.join(dir, 'manifest.json')) && fs.existsSync(path.join(dir, 'manifest.sig'));
+  const walk = (dir: string, depth: number): void => {
+    if (isBundle(dir)) {
+      found.push(dir);
+      return;
+    }
+    if (depth === 0) return;
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) if (e.isDirectory() && !e.name.startsWith('.')) walk(path.join(dir, e.name), depth - 1);
+  };
+  for (const r of roots) if (fs.existsSync(r)) walk(r, 3);
+  return found;
+}
+
+/** Where removable drives appear: Linux mount points, or every drive letter but C: on Windows. */
+export function removableRoots(platform: NodeJS.Platform = process.platform): string[] {
+  if (platform === 'win32') return 'DEFGHIJKLMNOPQRSTUVWXYZ'.split('').map((l) => `${l}:\\`);
+  return ['/media', '/run/media', '/mnt', '/Volumes'];
+}
+
+export function bundleHistory(
+  db: Db,
+): Array<{
+  bundleId: string;
+  version: number;
+  signer: string;
+  status: string;
+  stagedAt: string;
+  appliedAt: string | null;
+  documents: number;
+}> {
+  return db
+    .prepare(
+      `SELECT bundle_id AS bundleId, version, signer, status, staged_at AS stagedAt, applied_at AS appliedAt,
+           json_array_length(json_extract(manifest, '$.documents')) AS documents
+         FROM bundle_imports ORDER BY staged_at DESC`,
+    )
+    .all() as Array<{
+    bundleId: string;
+    version: number;
+    signer: string;
+    status: string;
+    stagedAt: string;
+    appliedAt: string | null;
+    documents: number;
+  }>;
+}
