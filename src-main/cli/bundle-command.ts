@@ -90,12 +90,16 @@ export async function cmdBundle(fb: Fieldbook, args: string[], o: Output, json: 
       );
     }
     case 'export': {
-      const { values } = parseArgs({ args: rest, options: { key: { type: 'string' }, out: { type: 'string' } } });
+      const { values } = parseArgs({
+        args: rest,
+        options: { key: { type: 'string' }, out: { type: 'string' }, model: { type: 'string', multiple: true } },
+      });
       if (!values.key || !values.out) throw new BundleUsageError('bundle export needs --key PRIVATE.pem and --out DIR');
       const m = exportBundle(fb.db, {
         privateKeyPem: fs.readFileSync(values.key, 'utf8'),
         outDir: values.out,
         now: new Date(),
+        ...(values.model?.length ? { models: values.model } : {}),
       });
       audit('bundle.export', values.out, { bundleId: m.bundleId, version: m.version, documents: m.documents.length });
       o.out(

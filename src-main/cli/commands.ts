@@ -68,7 +68,7 @@ Usage: fieldbook <command> [options]   (from a checkout: npm run fieldbook -- <c
   dataset export --out DIR [--format chat|sharegpt|alpaca|dpo] [--sources answers,corrections,generated,preferences]
       [--with-context] [--max-sensitivity internal] [--seed 42] [--split 0.8,0.1,0.1] [--generate N] [--eval-set] [--reset-cursor]
     dataset validate FILE [--format F]   check every line of a training file
-  bundle keys generate|trust|list · bundle export --key K --out DIR · bundle verify|stage DIR
+    bundle keys generate|trust|list · bundle export --key K --out DIR [--model DIR|FILE.gguf] · bundle verify|stage DIR
   bundle review ID · bundle approve|reject ID --all|--item KEY --name REVIEWER · bundle apply ID
   bundle-rollback --to N   restore the knowledge base as it was at version N (app closed)
 

@@ -4,7 +4,7 @@
  * mid-apply leaves the old version intact), idempotent re-import and rollback.
  */
 import { spawnSync } from 'node:child_process';
-import { sign } from 'node:crypto';
+import { createHash, sign } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +23,8 @@ import {
   type BundleManifest,
 } from '../../src-main/core/sync/bundle';
 import { repoRoot, samplesDir, tempDir } from '../support/paths';
+import { writeTinyEmbedder } from '../support/tiny-embedder';
+import { writeTinyGguf } from '../support/tiny-gguf';
 
 const cli = (home: string, args: string[], env: Record<string, string> = {}): ReturnType<typeof spawnSync> =>
   spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src-main', 'cli.ts'), ...args, '--home', home], {
@@ -182,6 +184,74 @@ describe('USB bundles', () => {
     });
   });
 
+  it('carries model packs: verified, reviewed, installed and approved by hash', async () => {
+    const models = path.join(tmp.dir, 'models-src');
+    fs.mkdirSync(models, { recursive: true });
+    writeTinyGguf(path.join(models, 'tiny-pack.gguf'));
+    const emb = writeTinyEmbedder(models, { name: 'tiny-emb-pack' });
+    const packDir = path.join(tmp.dir, 'usb', 'model-pack');
+    const m = exportBundle(master.db, {
+      privateKeyPem: keys.privateKeyPem,
+      outDir: packDir,
+      now: new Date(),
+      models: [path.join(models, 'tiny-pack.gguf'), emb.dir],
+    });
+    expect(m.models.map((x) => [x.kind, x.name])).toEqual([
+      ['llm', 'tiny-pack.gguf'],
+      ['embedding', 'tiny-emb-pack'],
+    ]);
+    const home = path.join(tmp.dir, 'model-target');
+    const fb = openFieldbook({
+      home,
+      embeddingModelRoots: [path.join(home, 'models', 'embedding')],
+      llmModelRoots: [path.join(home, 'models', 'llm')],
+    });
+    try {
+      trustKey(fb.db, keys.publicKeyPem, 'master', new Date());
+      const staged = await stageBundle(fb.db, fb.home, packDir, new Date());
+      expect(
+        staged.items
+          .filter((i) => i.kind === 'model')
+          .map((i) => i.key)
+          .sort(),
+      ).toEqual(['model:embedding/tiny-emb-pack', 'model:llm/tiny-pack.gguf']);
+      decide(fb.db, staged.bundleId, 'all', 'approved', 'Admin Chen', null);
+      const r = await applyBundle(staged.bundleId, applyDeps(fb));
+      expect(r.models).toBe(2);
+      // Installed and approved by hash: usable without another approval step.
+      fb.updateSettings({ embeddingModel: 'tiny-emb-pack' });
+      expect((await fb.embeddingStatus()).active).toBe('tiny-emb-pack');
+      expect((await fb.llmStatus()).available.map((x) => x.name)).toContain('tiny-pack.gguf');
+      const approved = fb.db.prepare('SELECT kind, name FROM approved_models ORDER BY kind').all();
+      expect(approved).toEqual([
+        { kind: 'embedding', name: 'tiny-emb-pack' },
+        { kind: 'llm', name: 'tiny-pack.gguf' },
+      ]);
+    } finally {
+      await fb.close();
+    }
+  });
+
+  it('rejects a model pack whose install path escapes the models folder', async () => {
+    const dir = copyBundle('bad-model-target');
+    const data = Buffer.from('GGUF');
+    const sha = createHash('sha256').update(data).digest('hex');
+    fs.mkdirSync(path.join(dir, 'models'), { recursive: true });
+    fs.writeFileSync(path.join(dir, 'models', sha), data);
+    resign(dir, (m) => {
+      m.models = [
+        {
+          kind: 'llm',
+          name: 'x.gguf',
+          files: [{ file: `models/${sha}`, target: '../../../.bashrc', sha256: sha, size: 4 }],
+        },
+      ];
+    });
+    await withTarget(async (fb) => {
+      await expect(verifyBundle(fb.db, dir)).rejects.toMatchObject({ code: 'BUNDLE_UNSAFE' });
+    });
+  });
+
   it('rejects a bundle signed by an unknown key', async () => {
     const stranger = openFieldbook({
       home: path.join(tmp.dir, 'stranger'),
@@ -199,7 +269,7 @@ describe('USB bundles', () => {
     await master.ingest.ingest([path.join(samplesDir, 'plc-fault-reset_zh-TW.pdf')], { sensitivity: 'internal' });
     const bundle2 = path.join(tmp.dir, 'usb', 'bundle-2');
     const m2 = exportBundle(master.db, { privateKeyPem: keys.privateKeyPem, outDir: bundle2, now: new Date() });
-    expect(m2.version).toBe(manifest1.version + 1);
+    expect(m2.version).toBeGreaterThan(manifest1.version);
     const stage = cli(targetHome, ['bundle', 'stage', bundle2, '--json']);
     expect(stage.status).toBe(0);
     const staged = JSON.parse(String(stage.stdout)) as { bundleId: string; items: Array<{ kind: string }> };

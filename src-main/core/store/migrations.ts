@@ -212,4 +212,22 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (bundle_id, key, kind)
   );
   `,
+  /* 8: bundle items can also be model files (model packs) */ `
+  CREATE TABLE bundle_items_new (
+    bundle_id   TEXT NOT NULL REFERENCES bundle_imports(bundle_id) ON DELETE CASCADE,
+    key         TEXT NOT NULL,
+    kind        TEXT NOT NULL CHECK (kind IN ('new','changed','unchanged','removed','model')),
+    title       TEXT NOT NULL,
+    size_before INTEGER,
+    size_after  INTEGER,
+    sensitivity TEXT,
+    decision    TEXT NOT NULL CHECK (decision IN ('pending','approved','rejected')),
+    reviewer    TEXT,
+    comment     TEXT,
+    PRIMARY KEY (bundle_id, key, kind)
+  );
+  INSERT INTO bundle_items_new SELECT * FROM bundle_items;
+  DROP TABLE bundle_items;
+  ALTER TABLE bundle_items_new RENAME TO bundle_items;
+  `,
 ];

@@ -52,6 +52,27 @@ const DocEntry = z.object({
   sensitivity: z.enum(['public', 'internal', 'confidential', 'restricted']),
   isSafety: z.boolean(),
 });
+const ModelEntry = z.object({
+  kind: z.enum(['embedding', 'llm']),
+  name: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[^\\/:*?"<>|\0]+$/),
+  files: z
+    .array(
+      z.object({
+        file: z.string().min(1).max(1024),
+        target: z.string().min(1).max(512),
+        sha256: z.string().regex(/^[0-9a-f]{64}$/),
+        size: z.number().int().nonnegative(),
+      }),
+    )
+    .min(1)
+    .max(100),
+});
+export type ModelPackEntry = z.infer<typeof ModelEntry>;
+
 const Manifest = z.object({
   format: z.literal('fieldbook-bundle/1'),
   bundleId: z.string().uuid(),
@@ -60,6 +81,7 @@ const Manifest = z.object({
   createdAt: z.string(),
   signer: z.string().regex(/^[0-9a-f]{64}$/),
   documents: z.array(DocEntry).max(MAX_FILES),
+  models: z.array(ModelEntry).max(20).default([]),
 });
 export type BundleManifest = z.infer<typeof Manifest>;
 
@@ -105,7 +127,38 @@ export function kbIdentity(db: Db): { id: string; version: number } {
 }
 
 /** Export every document of this knowledge base as a signed bundle (on the master workstation). */
-export function exportBundle(db: Db, opts: { privateKeyPem: string; outDir: string; now: Date }): BundleManifest {
+/** Describe a model for a model pack: a transformers.js folder (embedding) or a .gguf file (llm). */
+function packModel(modelPath: string, outDir: string): ModelPackEntry {
+  const stat = fs.statSync(modelPath);
+  const kind: ModelPackEntry['kind'] = stat.isDirectory() ? 'embedding' : 'llm';
+  const name = path.basename(modelPath);
+  const sources: Array<{ abs: string; target: string }> = [];
+  if (kind === 'llm') sources.push({ abs: modelPath, target: name });
+  else {
+    const walk = (dir: string): void => {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const abs = path.join(dir, e.name);
+        if (e.isDirectory()) walk(abs);
+        else if (e.isFile()) sources.push({ abs, target: path.relative(modelPath, abs).split(path.sep).join('/') });
+      }
+    };
+    walk(modelPath);
+  }
+  const files = sources.map((s) => {
+    const data = fs.readFileSync(s.abs);
+    const sha256 = createHash('sha256').update(data).digest('hex');
+    const file = `models/${sha256}`;
+    fs.mkdirSync(path.join(outDir, 'models'), { recursive: true });
+    fs.writeFileSync(path.join(outDir, file), data);
+    return { file, target: s.target, sha256, size: data.length };
+  });
+  return { kind, name, files };
+}
+
+export function exportBundle(
+  db: Db,
+  opts: { privateKeyPem: string; outDir: string; now: Date; models?: string[] },
+): BundleManifest {
   const privateKey = createPrivateKey(opts.privateKeyPem);
   const publicPem = createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString();
   const kb = kbIdentity(db);
@@ -144,6 +197,7 @@ export function exportBundle(db: Db, opts: { privateKeyPem: string; outDir: stri
     createdAt: opts.now.toISOString(),
     signer: keyFingerprint(publicPem),
     documents,
+    models: (opts.models ?? []).map((m) => packModel(m, opts.outDir)),
   };
   const bytes = Buffer.from(JSON.stringify(manifest, null, 2));
   fs.writeFileSync(path.join(opts.outDir, 'manifest.json'), bytes);
@@ -212,7 +266,15 @@ export async function verifyBundle(db: Db, dir: string): Promise<{ manifest: Bun
       detail: 'the manifest was changed after signing, or signed by another key',
     });
   let total = 0;
-  for (const d of manifest.documents) {
+  const entries = [
+    ...manifest.documents.map((d) => ({ file: d.file, size: d.size, sha256: d.sha256 })),
+    ...manifest.models.flatMap((m) => {
+      // Where a model file will be installed must also stay inside its folder.
+      for (const f of m.files) safeBundlePath(path.join(dir, 'model-target-check'), f.target);
+      return m.files;
+    }),
+  ];
+  for (const d of entries) {
     const full = safeBundlePath(dir, d.file);
     let st: fs.Stats;
     try {
@@ -235,7 +297,7 @@ export async function verifyBundle(db: Db, dir: string): Promise<{ manifest: Bun
   return { manifest, signerName: signer.name };
 }
 
-export type ChangeKind = 'new' | 'changed' | 'unchanged' | 'removed';
+export type ChangeKind = 'new' | 'changed' | 'unchanged' | 'removed' | 'model';
 
 export interface StagedItem {
   key: string;
@@ -274,6 +336,9 @@ export async function stageBundle(
   fs.mkdirSync(path.join(staging, 'files'), { recursive: true });
   fs.copyFileSync(path.join(dir, 'manifest.json'), path.join(staging, 'manifest.json'));
   for (const d of manifest.documents) fs.copyFileSync(safeBundlePath(dir, d.file), safeBundlePath(staging, d.file));
+  if (manifest.models.length) fs.mkdirSync(path.join(staging, 'models'), { recursive: true });
+  for (const m of manifest.models)
+    for (const f of m.files) fs.copyFileSync(safeBundlePath(dir, f.file), safeBundlePath(staging, f.file));
   const present = new Set(manifest.documents.map((d) => libraryPath(home, manifest.sourceKb, d.key)));
   db.transaction(() => {
     db.prepare('DELETE FROM bundle_items WHERE bundle_id = ?').run(manifest.bundleId);
@@ -303,6 +368,19 @@ export async function stageBundle(
         d.size,
         d.sensitivity,
         kind === 'unchanged' ? 'approved' : 'pending',
+      );
+    }
+    for (const m of manifest.models) {
+      const size = m.files.reduce((a, f) => a + f.size, 0);
+      ins.run(
+        manifest.bundleId,
+        `model:${m.kind}/${m.name}`,
+        'model',
+        `${m.kind === 'llm' ? 'Language model' : 'Embedding model'} ${m.name}`,
+        null,
+        size,
+        null,
+        'pending',
       );
     }
     // Documents from the same source that the bundle no longer has are proposed for removal.
@@ -372,13 +450,14 @@ export interface ApplyDeps {
 export async function applyBundle(
   bundleId: string,
   deps: ApplyDeps,
-): Promise<{ version: number; applied: number; removed: number }> {
+): Promise<{ version: number; applied: number; removed: number; models: number }> {
   const { db, home } = deps;
   const row = db.prepare('SELECT manifest, status FROM bundle_imports WHERE bundle_id = ?').get(bundleId) as
     { manifest: string; status: string } | undefined;
   if (!row) throw new FieldbookError('BUNDLE_INVALID', { detail: `no staged bundle ${bundleId}` });
   const manifest = Manifest.parse(JSON.parse(row.manifest));
-  if (row.status === 'applied') return { version: Number(getMeta(db, 'kb.version') ?? '0'), applied: 0, removed: 0 };
+  if (row.status === 'applied')
+    return { version: Number(getMeta(db, 'kb.version') ?? '0'), applied: 0, removed: 0, models: 0 };
   const items = reviewItems(db, bundleId);
   if (items.some((i) => i.decision === 'pending'))
     throw new FieldbookError('BUNDLE_INVALID', { detail: 'some changes are not reviewed yet' });
@@ -411,6 +490,28 @@ export async function applyBundle(
     parsed.push({ d, target, result, vectors });
   }
   const removals = items.filter((i) => i.kind === 'removed' && i.decision === 'approved');
+  // Model packs: copy into the data folder's models directory, checked again after copying.
+  const models = manifest.models.filter(
+    (m) => items.find((i) => i.kind === 'model' && i.key === `model:${m.kind}/${m.name}`)?.decision === 'approved',
+  );
+  const approvals: Array<{ kind: 'embedding' | 'llm'; name: string; file: string; sha256: string }> = [];
+  for (const m of models) {
+    const root = m.kind === 'llm' ? path.join(home, 'models', 'llm') : path.join(home, 'models', 'embedding', m.name);
+    for (const f of m.files) {
+      const dest = safeBundlePath(root, f.target);
+      fs.mkdirSync(path.dirname(dest), { recursive: true });
+      fs.copyFileSync(safeBundlePath(staging, f.file), dest);
+      if ((await sha256File(dest)) !== f.sha256) throw new FieldbookError('BUNDLE_HASH_MISMATCH', { file: dest });
+      const isWeights = m.kind === 'llm' || /^onnx\/model[^/]*\.onnx$/.test(f.target);
+      if (isWeights)
+        approvals.push({
+          kind: m.kind,
+          name: m.kind === 'llm' ? path.basename(f.target) : m.name,
+          file: path.basename(f.target),
+          sha256: f.sha256,
+        });
+    }
+  }
   // Snapshot of the version being replaced, for rollback.
   const before = Number(getMeta(db, 'kb.version') ?? '0');
   fs.mkdirSync(path.join(home, 'snapshots'), { recursive: true });
@@ -441,6 +542,11 @@ export async function applyBundle(
           deps.now,
         );
       }
+      const approve = db.prepare(
+        `INSERT INTO approved_models(kind, name, file, sha256, approved_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(kind, name, file) DO UPDATE SET sha256 = excluded.sha256, approved_at = excluded.approved_at`,
+      );
+      for (const a of approvals) approve.run(a.kind, a.name, a.file, a.sha256, deps.now.toISOString());
       for (const r of removals) {
         const doc = getDocumentByPath(db, libraryPath(home, manifest.sourceKb, r.key));
         if (doc) deleteDocumentRows(db, doc.id);
@@ -461,7 +567,7 @@ export async function applyBundle(
     fs.copyFileSync(safeBundlePath(staging, p.d.file), p.target);
   }
   fs.rmSync(staging, { recursive: true, force: true });
-  return { version, applied: parsed.length, removed: removals.length };
+  return { version, applied: parsed.length, removed: removals.length, models: models.length };
 }
 
 /**
@@ -525,9 +631,7 @@ export function removableRoots(platform: NodeJS.Platform = process.platform): st
   return ['/media', '/run/media', '/mnt', '/Volumes'];
 }
 
-export function bundleHistory(
-  db: Db,
-): Array<{
+export function bundleHistory(db: Db): Array<{
   bundleId: string;
   version: number;
   signer: string;
