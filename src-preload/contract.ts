@@ -90,6 +90,17 @@ export const schemas = {
         .object({ topK: z.number().int().min(1).max(50) })
         .partial()
         .optional(),
+      ocr: z
+        .object({
+          enabled: z.boolean(),
+          languages: z
+            .array(z.string().regex(/^[a-z_]{2,12}$/))
+            .min(1)
+            .max(4),
+          dpi: z.number().int().min(100).max(400),
+        })
+        .partial()
+        .optional(),
       answer: z
         .object({ retrievalDepth: z.number().int().min(1).max(20), confidenceThreshold: z.number().min(0).max(1) })
         .partial()

@@ -334,6 +334,7 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
       if (input.chunk) patch.chunk = input.chunk;
       if (input.search) patch.search = input.search;
       if (input.answer) patch.answer = input.answer;
+      if (input.ocr) patch.ocr = input.ocr;
       const next = fb.updateSettings(patch);
       audit(s, 'settings.change', null, { patch });
       return next;

@@ -81,7 +81,16 @@ export interface AnswerSettings {
   auditQuestions: boolean;
 }
 
+export interface OcrSettings {
+  enabled: boolean;
+  /** tesseract language codes installed as npm packages @tesseract.js-data/<code>, e.g. ["eng", "chi_tra"]. */
+  languages: string[];
+  /** Render resolution for OCR; 200–300 suits manuals. */
+  dpi: number;
+}
+
 export interface Settings {
+  ocr: OcrSettings;
   answer: AnswerSettings;
   chunk: ChunkSettings;
   search: SearchSettings;
@@ -92,6 +101,7 @@ export interface Settings {
 }
 
 export const DEFAULT_SETTINGS: Settings = {
+  ocr: { enabled: true, languages: ['eng', 'chi_tra'], dpi: 200 },
   answer: {
     llmModel: null,
     contextSize: 4096,

@@ -196,6 +196,7 @@ export function openFieldbook(opts: FieldbookOptions = {}): Fieldbook {
     getEmbedder: embedder,
     limits: () => settings.limits,
     chunking: () => settings.chunk,
+    ocr: () => settings.ocr,
     now,
   });
   const search = createSearchService({ db, getEmbedder: embedder, settings: () => settings.search });

@@ -26,6 +26,9 @@ import { defaultThreads, startLlm } from '../../src-main/core/llm/llm-client';
 import { discoverLlmModels } from '../../src-main/core/llm/llm-models';
 import { corpusDir, evalDir, hasCorpus, repoRoot } from '../support/paths';
 import { writeTinyEmbedder } from '../support/tiny-embedder';
+import { characterErrorRate } from '../support/cer';
+import { closeOcr } from '../../src-main/core/ingest/ocr';
+import { parseDocument } from '../../src-main/core/ingest/parse-file';
 import { writeTinyGguf } from '../support/tiny-gguf';
 
 const args = process.argv.slice(2);
@@ -168,6 +171,7 @@ async function benchQueries(size: number): Promise<void> {
         pageEnd: 1 + Math.floor(i / 3),
         headingPath: [`Section ${i % 7}`],
         boxes: [],
+        ocrConfidence: null,
       }));
       const vectors = chunks.map((_, i) => {
         const v = randomUnitVector(rand);
@@ -329,6 +333,42 @@ async function benchLlm(): Promise<void> {
   await gen.dispose();
 }
 
+/** OCR: seconds per page and character error rate on the English scan with ground truth. */
+async function benchOcr(): Promise<void> {
+  const scan = path.join(corpusDir, 'linn_sequencer_brochure_scan.pdf');
+  const truthFile = path.join(corpusDir, 'linn_sequencer_brochure_scan.groundtruth.txt');
+  if (!fs.existsSync(scan)) {
+    console.log('\n## OCR: skipped (../shared/corpus not found)');
+    return;
+  }
+  console.log('\n## OCR (tesseract.js, eng, 200 dpi; includes worker start)');
+  const t0 = performance.now();
+  const doc = await parseDocument(scan, DEFAULT_SETTINGS.limits, undefined, {
+    enabled: true,
+    languages: ['eng'],
+    dpi: 200,
+  });
+  const s = (performance.now() - t0) / 1000;
+  const cer = characterErrorRate(doc.blocks.map((b) => b.text).join(' '), fs.readFileSync(truthFile, 'utf8'));
+  console.log(
+    `Linn brochure: ${s.toFixed(1)} s for ${doc.pages} page(s); character error rate ${(cer * 100).toFixed(1)}%`,
+  );
+  const zh = path.join(corpusDir, 'scanned_book_pages_zh-Hans.pdf');
+  if (fs.existsSync(zh)) {
+    const t1 = performance.now();
+    const book = await parseDocument(zh, DEFAULT_SETTINGS.limits, undefined, {
+      enabled: true,
+      languages: ['chi_tra'],
+      dpi: 200,
+    });
+    const s1 = (performance.now() - t1) / 1000;
+    console.log(
+      `Scanned Chinese book (zh-Hans, read with chi_tra; no ground truth): ${(s1 / (book.pages ?? 1)).toFixed(1)} s/page, ${book.blocks.reduce((a, b) => a + b.text.length, 0)} characters`,
+    );
+  }
+  await closeOcr();
+}
+
 async function main(): Promise<void> {
   console.log(`# Fieldbook benchmarks — ${new Date().toISOString()}`);
   console.log(
@@ -337,6 +377,7 @@ async function main(): Promise<void> {
   if (!args.includes('--skip-ingest')) await benchIngest();
   await benchEmbedding();
   await benchLlm();
+  if (!args.includes('--skip-ocr')) await benchOcr();
   for (const size of SIZES) await benchQueries(size);
   console.log(`\npeak RSS of the benchmark process: ${mb(process.resourceUsage().maxRSS * 1024)}`);
 }

@@ -35,7 +35,8 @@ describe('bad inputs', () => {
     if (hasCorpus)
       fs.copyFileSync(corpusFile('linn_sequencer_brochure_scan.pdf'), path.join(files.dir, 'real-scan.pdf'));
     fb = openFieldbook({ home: path.join(tmp.dir, 'home'), embeddingModelRoots: [], llmModelRoots: [] });
-    fb.updateSettings({ limits: { maxFileBytes: LIMIT } });
+    // OCR off: scanned files must be reported as needing OCR (ocr.test.ts covers OCR on).
+    fb.updateSettings({ limits: { maxFileBytes: LIMIT }, ocr: { enabled: false } });
     report = await fb.ingest.ingest([files.dir, files.missing, files.unsupported]);
   });
   afterAll(async () => {

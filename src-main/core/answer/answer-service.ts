@@ -126,6 +126,7 @@ function citationFor(
     score: Math.round(ranked.scores.fused * 10_000) / 10_000,
     supported: support.supported,
     supportScore: support.score,
+    ocrConfidence: ranked.chunk.ocrConfidence,
   };
 }
 

@@ -67,6 +67,8 @@ interface Unit {
   /** Index of the block the unit came from (units of one block join inline, or by line for tables/lists/code). */
   block: number;
   lineBased: boolean;
+  /** OCR confidence of the unit's block, when its text came from OCR. */
+  ocr?: number;
 }
 
 function blockUnits(block: Block, index: number, chunkSize: number): Unit[] {
@@ -78,6 +80,7 @@ function blockUnits(block: Block, index: number, chunkSize: number): Unit[] {
     boxes: block.boxes,
     block: index,
     lineBased,
+    ...(block.ocrConfidence !== undefined ? { ocr: block.ocrConfidence } : {}),
   });
   if (sizeOf(block.text) <= chunkSize) return [make(block.text)];
   // Tables and lists split on their own lines first, so rows stay whole.
@@ -102,6 +105,12 @@ function unitsText(units: Unit[]): string {
     prevBlock = u.block;
   }
   return text;
+}
+
+/** The lowest OCR confidence among the units, or null when none came from OCR. */
+function ocrOf(units: Unit[]): number | null {
+  const values = units.map((u) => u.ocr).filter((v): v is number => v !== undefined);
+  return values.length ? Math.round(Math.min(...values)) : null;
 }
 
 function uniqueBoxes(units: Unit[]): Box[] {
@@ -131,6 +140,7 @@ export function chunkBlocks(blocks: Block[], settings: ChunkSettings): Chunk[] {
       pageEnd: pages.length ? Math.max(...pages) : null,
       headingPath: headingPath(),
       boxes: uniqueBoxes(current),
+      ocrConfidence: ocrOf(current),
     });
   };
 

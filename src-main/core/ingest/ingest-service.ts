@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ChunkSettings, IngestLimits } from '../config';
+import type { ChunkSettings, IngestLimits, OcrSettings } from '../config';
 import type { Embedder } from '../embed/embedder';
 import { describeError, FieldbookError, type ErrorReport } from '../errors';
 import type { Db } from '../store/db';
@@ -81,6 +81,8 @@ export interface IngestDeps {
   getEmbedder: () => Promise<Embedder | null>;
   limits: () => IngestLimits;
   chunking: () => ChunkSettings;
+  /** OCR for pages without a text layer (off when absent). */
+  ocr?: () => OcrSettings;
   now?: () => Date;
 }
 
@@ -178,8 +180,12 @@ export function createIngestService(deps: IngestDeps): IngestService {
         return { file, outcome: 'unchanged', docId: existing.id };
       }
       progress({ phase: 'parse', file });
-      const parsed: ParseResult = await deps.parser.parse(file, deps.limits(), deps.chunking(), (p) =>
-        progress({ phase: 'parse', file, page: p.page, pages: p.pages }),
+      const parsed: ParseResult = await deps.parser.parse(
+        file,
+        deps.limits(),
+        deps.chunking(),
+        (p) => progress({ phase: 'parse', file, page: p.page, pages: p.pages }),
+        deps.ocr?.(),
       );
       let vectors: Float32Array[] | null = null;
       if (embedder) {

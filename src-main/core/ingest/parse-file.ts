@@ -3,7 +3,7 @@
  * it has no database access and no side effects besides reading the file.
  */
 import fs from 'node:fs';
-import type { ChunkSettings, IngestLimits } from '../config';
+import type { ChunkSettings, IngestLimits, OcrSettings } from '../config';
 import { FieldbookError } from '../errors';
 import { detectLanguage } from '../text/normalize';
 import { chunkBlocks } from './chunker';
@@ -18,6 +18,7 @@ export async function parseDocument(
   file: string,
   limits: IngestLimits,
   onPage?: (p: ParseProgress) => void,
+  ocr?: OcrSettings,
 ): Promise<ParsedDocument> {
   const detected = detectFile(file, limits);
   let data: Buffer;
@@ -28,7 +29,7 @@ export async function parseDocument(
   }
   switch (detected.type) {
     case 'pdf':
-      return parsePdf(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), limits, file, onPage);
+      return parsePdf(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), limits, file, onPage, ocr);
     case 'docx':
       return parseDocx(data, limits, file);
     case 'txt':
@@ -42,8 +43,9 @@ export async function parseAndChunk(
   limits: IngestLimits,
   chunk: ChunkSettings,
   onPage?: (p: ParseProgress) => void,
+  ocr?: OcrSettings,
 ): Promise<ParseResult> {
-  const doc = await parseDocument(file, limits, onPage);
+  const doc = await parseDocument(file, limits, onPage, ocr);
   const chunks = chunkBlocks(doc.blocks, chunk);
   if (chunks.length === 0) throw new FieldbookError('DOCUMENT_EMPTY', { file });
   const language = detectLanguage(chunks.map((c) => c.text).join('\n'));

@@ -11,6 +11,8 @@ import type { IngestLimits } from '../config';
 import { FieldbookError } from '../errors';
 import { isCjkChar } from '../text/normalize';
 import { joinText } from './chunker';
+import { ocrPdfPage } from './ocr';
+import type { OcrSettings } from '../config';
 import type { Block, Box, ParsedDocument } from './types';
 
 const pdfjsRoot = path.dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json'));
@@ -39,6 +41,8 @@ interface PageLines {
   width: number;
   height: number;
   lines: Line[];
+  /** Mean OCR confidence when the page was read by OCR. */
+  ocrConfidence?: number;
 }
 
 interface TextItemLike {
@@ -224,6 +228,7 @@ function pageBlocks(p: PageLines, bodySize: number, headingSizes: number[]): Blo
       boxes.push({ page: p.page, x, y, w: right - x, h: bottom - y });
     }
     const block: Block = { kind: current.kind, text, page: p.page, boxes };
+    if (p.ocrConfidence !== undefined) block.ocrConfidence = p.ocrConfidence;
     if (current.level !== undefined) block.level = current.level;
     blocks.push(block);
     current = null;
@@ -279,6 +284,7 @@ export async function parsePdf(
   limits: IngestLimits,
   fileName: string,
   onPage?: (p: { page: number; pages: number }) => void,
+  ocr?: OcrSettings,
 ): Promise<ParsedDocument> {
   const task = getDocument({
     data,
@@ -308,6 +314,7 @@ export async function parsePdf(
     }
     const pages: PageLines[] = [];
     const pageSizes: Array<{ w: number; h: number }> = [];
+    const ocrPages: Array<{ page: number; confidence: number }> = [];
     const emptyPages: number[] = [];
     for (let n = 1; n <= pdf.numPages; n++) {
       const page = await pdf.getPage(n);
@@ -324,15 +331,27 @@ export async function parsePdf(
       }
       pageSizes.push({ w: viewport.width, h: viewport.height });
       const textChars = items.reduce((acc, it) => acc + it.str.trim().length, 0);
-      if (textChars < 3) emptyPages.push(n);
       const gutters = findGutters(items, viewport.width, viewport.height);
-      pages.push({
+      const pageLines: PageLines = {
         page: n,
         width: viewport.width,
         height: viewport.height,
         lines: readingOrder(buildLines(items, gutters, viewport.height)),
-      });
+      };
       page.cleanup();
+      if (textChars < 3 && ocr?.enabled) {
+        // No text layer: read the page image.
+        const words = await ocrPdfPage(pdf, n, ocr);
+        if (words.length) {
+          const ocrItems: Item[] = words.map((w) => ({ str: w.text, x: w.x, top: w.top, w: w.w, size: w.size }));
+          pageLines.lines = readingOrder(
+            buildLines(ocrItems, findGutters(ocrItems, viewport.width, viewport.height), viewport.height),
+          );
+          pageLines.ocrConfidence = words.reduce((a, w) => a + w.confidence, 0) / words.length;
+          ocrPages.push({ page: n, confidence: pageLines.ocrConfidence });
+        } else emptyPages.push(n);
+      } else if (textChars < 3) emptyPages.push(n);
+      pages.push(pageLines);
       onPage?.({ page: n, pages: pdf.numPages });
     }
     if (emptyPages.length === pdf.numPages) throw new FieldbookError('PDF_NO_TEXT', { file: fileName });
@@ -359,6 +378,12 @@ export async function parsePdf(
     const title = usefulTitle(info.Title) ?? firstHeading ?? path.basename(fileName, path.extname(fileName));
     const warnings: string[] = [];
     if (emptyPages.length > 0) warnings.push(`Pages without a text layer (need OCR): ${emptyPages.join(', ')}`);
+    if (ocrPages.length > 0) {
+      const mean = ocrPages.reduce((a, p) => a + p.confidence, 0) / ocrPages.length;
+      warnings.push(
+        `Pages read by OCR: ${ocrPages.map((p) => p.page).join(', ')} (mean confidence ${Math.round(mean)}%)`,
+      );
+    }
     return { type: 'pdf', title, pages: pdf.numPages, pageSizes, blocks, warnings };
   } finally {
     await pdf.destroy();

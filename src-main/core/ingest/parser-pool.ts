@@ -4,7 +4,7 @@
  * and the file fails with PARSE_CRASHED / PARSE_TIMEOUT — the batch goes on.
  */
 import os from 'node:os';
-import type { ChunkSettings, IngestLimits } from '../config';
+import type { ChunkSettings, IngestLimits, OcrSettings } from '../config';
 import { errorFromReport, FieldbookError } from '../errors';
 import { forkWorker, siblingEntry, type WorkerProcess } from '../util/fork-worker';
 import type { ParseProgress, ParseRequest, ParseResponse } from './parser-protocol';
@@ -38,6 +38,7 @@ export interface ParserPool {
     limits: IngestLimits,
     chunk: ChunkSettings,
     onProgress?: (p: ParseProgress) => void,
+    ocr?: OcrSettings,
   ): Promise<ParseResult>;
   close(): void;
 }
@@ -83,6 +84,7 @@ export function createParserPool(opts: { size?: number; spawn?: ParserSpawner; m
     limits: IngestLimits,
     chunk: ChunkSettings,
     onProgress?: (p: ParseProgress) => void,
+    ocr?: OcrSettings,
   ): Promise<ParseResult> =>
     new Promise((resolve, reject) => {
       const proc = processFor(slot, limits.parserMemoryMb);
@@ -97,6 +99,8 @@ export function createParserPool(opts: { size?: number; spawn?: ParserSpawner; m
         onMessage: (msg) => {
           if (msg.id !== id) return;
           if ('progress' in msg) {
+            // The time limit is per step (a page), so long scans that keep progressing are not cut off.
+            arm();
             onProgress?.(msg.progress);
             return;
           }
@@ -108,7 +112,8 @@ export function createParserPool(opts: { size?: number; spawn?: ParserSpawner; m
           ),
       };
       slot.pending = pending;
-      const timer = setTimeout(() => {
+      let timer: NodeJS.Timeout | undefined;
+      const onTimeout = (): void => {
         finish(() => {
           if (slot.proc === proc) slot.proc = null;
           proc.kill();
@@ -116,16 +121,21 @@ export function createParserPool(opts: { size?: number; spawn?: ParserSpawner; m
             new FieldbookError('PARSE_TIMEOUT', { file, detail: `over ${Math.round(limits.parseTimeoutMs / 1000)} s` }),
           );
         });
-      }, limits.parseTimeoutMs);
-      proc.send({ id, file, limits, chunk });
+      };
+      const arm = (): void => {
+        clearTimeout(timer);
+        timer = setTimeout(onTimeout, limits.parseTimeoutMs);
+      };
+      arm();
+      proc.send({ id, file, limits, chunk, ...(ocr ? { ocr } : {}) });
     });
 
   return {
-    async parse(file, limits, chunk, onProgress) {
+    async parse(file, limits, chunk, onProgress, ocr) {
       if (closed) throw new Error('parser pool is closed');
       const slot = await acquire();
       try {
-        return await run(slot, file, limits, chunk, onProgress);
+        return await run(slot, file, limits, chunk, onProgress, ocr);
       } finally {
         release(slot);
       }

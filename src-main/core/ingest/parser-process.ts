@@ -12,7 +12,7 @@ const channel = parentChannel<unknown, ParseResponse>('parser-process');
 
 channel.onMessage((msg) => {
   if (!isParseRequest(msg)) return;
-  parseAndChunk(msg.file, msg.limits, msg.chunk, (progress) => channel.send({ id: msg.id, progress })).then(
+  parseAndChunk(msg.file, msg.limits, msg.chunk, (progress) => channel.send({ id: msg.id, progress }), msg.ocr).then(
     (result) => channel.send({ id: msg.id, ok: true, result }),
     (err: unknown) => {
       const report = describeError(err);

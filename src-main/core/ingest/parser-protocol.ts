@@ -1,5 +1,5 @@
 /** Messages between the ingest pipeline and the parser process. */
-import type { ChunkSettings, IngestLimits } from '../config';
+import type { ChunkSettings, IngestLimits, OcrSettings } from '../config';
 import type { ErrorReport } from '../errors';
 import type { ParseResult } from './types';
 
@@ -8,6 +8,7 @@ export interface ParseRequest {
   file: string;
   limits: IngestLimits;
   chunk: ChunkSettings;
+  ocr?: OcrSettings;
 }
 
 export interface ParseProgress {

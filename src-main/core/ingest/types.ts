@@ -23,6 +23,8 @@ export interface Block {
   page: number | null;
   /** Where the text sits on its page (PDF only), for highlighting. */
   boxes: Box[];
+  /** Set when the text was read by OCR: the recogniser's mean confidence (0–100). */
+  ocrConfidence?: number;
 }
 
 export interface ParsedDocument {
@@ -44,6 +46,8 @@ export interface Chunk {
   pageEnd: number | null;
   headingPath: string[];
   boxes: Box[];
+  /** Lowest OCR confidence among the chunk's text, or null when it came from a text layer. */
+  ocrConfidence: number | null;
 }
 
 export interface ParseResult {

@@ -42,6 +42,8 @@ export interface SearchHit {
   highlights: Array<[number, number]>;
   boxes: Box[];
   exactCodeMatch: boolean;
+  /** Set when the passage was read by OCR (confidence 0–100). */
+  ocrConfidence: number | null;
   scores: { keyword?: number; vector?: number; fused: number };
 }
 
@@ -291,6 +293,7 @@ export function createSearchService(deps: {
           highlights: snip.highlights,
           boxes: c.boxes,
           exactCodeMatch,
+          ocrConfidence: c.ocrConfidence,
           scores,
         };
       });

@@ -15,6 +15,8 @@ export interface StoredCitation {
   score: number;
   supported: boolean;
   supportScore: number;
+  /** Set when the passage was read by OCR (confidence 0–100). */
+  ocrConfidence?: number | null;
 }
 
 export interface AnswerRecord {

@@ -157,8 +157,8 @@ export function writeDocument(db: Db, doc: NewDocument, now: Date): number {
   const insTag = db.prepare('INSERT INTO document_tags(doc_id, key, value) VALUES (?, ?, ?)');
   for (const [k, v] of Object.entries(doc.tags)) insTag.run(docId, k, v);
   const insChunk = db.prepare(
-    `INSERT INTO chunks(doc_id, ord, page_start, page_end, heading_path, text, positions, embedded)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO chunks(doc_id, ord, page_start, page_end, heading_path, text, positions, embedded, ocr_confidence)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const insFts = db.prepare('INSERT INTO chunk_fts(rowid, body, codes, title) VALUES (?, ?, ?, ?)');
   doc.chunks.forEach((chunk, i) => {
@@ -172,6 +172,7 @@ export function writeDocument(db: Db, doc: NewDocument, now: Date): number {
       chunk.text,
       chunk.boxes.length ? JSON.stringify(chunk.boxes) : null,
       vector ? 1 : 0,
+      chunk.ocrConfidence ?? null,
     );
     const chunkId = BigInt(res.lastInsertRowid);
     const context = chunkContext(doc.title, chunk.headingPath);
@@ -201,6 +202,7 @@ export interface ChunkRecord {
   headingPath: string[];
   text: string;
   boxes: Box[];
+  ocrConfidence: number | null;
 }
 
 interface ChunkRow {
@@ -212,6 +214,7 @@ interface ChunkRow {
   heading_path: string;
   text: string;
   positions: string | null;
+  ocr_confidence: number | null;
 }
 
 export function toChunkRecord(row: ChunkRow): ChunkRecord {
@@ -224,6 +227,7 @@ export function toChunkRecord(row: ChunkRow): ChunkRecord {
     headingPath: JSON.parse(row.heading_path) as string[],
     text: row.text,
     boxes: row.positions ? (JSON.parse(row.positions) as Box[]) : [],
+    ocrConfidence: row.ocr_confidence,
   };
 }
 

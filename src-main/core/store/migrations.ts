@@ -230,4 +230,7 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE bundle_items;
   ALTER TABLE bundle_items_new RENAME TO bundle_items;
   `,
+  /* 9: chunks read by OCR carry the recogniser's confidence */ `
+  ALTER TABLE chunks ADD COLUMN ocr_confidence REAL;
+  `,
 ];

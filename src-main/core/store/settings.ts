@@ -21,7 +21,7 @@ export function loadSettings(db: Db): Settings {
 }
 
 export type SettingsPatch = {
-  [K in keyof Settings]?: Settings[K] extends object ? Partial<Settings[K]> | null : Settings[K];
+  [K in keyof Settings]?: Settings[K] extends string | null ? Settings[K] : Partial<Settings[K]>;
 };
 
 export function saveSettings(db: Db, patch: SettingsPatch): Settings {

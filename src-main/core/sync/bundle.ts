@@ -21,7 +21,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
-import type { ChunkSettings, IngestLimits } from '../config';
+import type { ChunkSettings, IngestLimits, OcrSettings } from '../config';
 import type { Embedder } from '../embed/embedder';
 import { FieldbookError } from '../errors';
 import type { ParserPool } from '../ingest/parser-pool';
@@ -441,6 +441,7 @@ export interface ApplyDeps {
   limits: IngestLimits;
   chunking: ChunkSettings;
   embedder: Embedder | null;
+  ocr?: OcrSettings;
   now: Date;
   /** Called after parsing, before the transaction (tests use it to crash mid-apply). */
   beforeCommit?: () => void;
@@ -479,7 +480,7 @@ export async function applyBundle(
     if ((await sha256File(staged)) !== d.sha256)
       throw new FieldbookError('BUNDLE_HASH_MISMATCH', { file: staged, detail: 'changed in quarantine' });
     const target = libraryPath(home, manifest.sourceKb, d.key);
-    const result = await deps.parser.parse(staged, deps.limits, deps.chunking);
+    const result = await deps.parser.parse(staged, deps.limits, deps.chunking, undefined, deps.ocr);
     let vectors: Float32Array[] | null = null;
     if (deps.embedder) {
       ensureVectorSpace(db, { modelId: deps.embedder.id, dim: deps.embedder.dim });

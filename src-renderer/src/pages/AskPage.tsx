@@ -238,6 +238,9 @@ export function AskPage({ status }: { status: AppStatus | null }) {
                         <strong>[{c.n}]</strong> {c.docTitle} {pageLabel(c.page, t)}
                         {c.headingPath.length > 0 && <span className="muted"> · {c.headingPath.at(-1)}</span>}
                         {!c.supported && <span className="warn-text"> · {t.unsupported}</span>}
+                        {c.ocrConfidence !== undefined && c.ocrConfidence !== null && (
+                          <span className="muted"> · OCR {Math.round(c.ocrConfidence)}%</span>
+                        )}
                       </button>
                     ))}
                   </div>

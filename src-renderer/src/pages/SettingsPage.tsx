@@ -27,6 +27,7 @@ export function SettingsPage({ onChanged }: { onChanged: () => void }) {
           locale: s.locale,
           chunk: { chunkSize: s.chunk.chunkSize, chunkOverlap: s.chunk.chunkOverlap },
           answer: { retrievalDepth: s.answer.retrievalDepth, confidenceThreshold: s.answer.confidenceThreshold },
+          ocr: { enabled: s.ocr.enabled, languages: s.ocr.languages, dpi: s.ocr.dpi },
         }),
       );
       setSaved(true);
@@ -95,6 +96,42 @@ export function SettingsPage({ onChanged }: { onChanged: () => void }) {
           step={0.05}
           value={s.answer.confidenceThreshold}
           onChange={(e) => setS({ ...s, answer: { ...s.answer, confidenceThreshold: num(e.target.value) } })}
+        />
+      </label>
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={s.ocr.enabled}
+          onChange={(e) => setS({ ...s, ocr: { ...s.ocr, enabled: e.target.checked } })}
+        />{' '}
+        {t.settingsOcr}
+      </label>
+      <label className="field">
+        {t.settingsOcrLanguages}
+        <input
+          value={s.ocr.languages.join('+')}
+          onChange={(e) =>
+            setS({
+              ...s,
+              ocr: {
+                ...s.ocr,
+                languages: e.target.value
+                  .split('+')
+                  .map((x) => x.trim())
+                  .filter(Boolean),
+              },
+            })
+          }
+        />
+      </label>
+      <label className="field">
+        {t.settingsOcrDpi}
+        <input
+          type="number"
+          min={100}
+          max={400}
+          value={s.ocr.dpi}
+          onChange={(e) => setS({ ...s, ocr: { ...s.ocr, dpi: num(e.target.value) } })}
         />
       </label>
       <button className="big-button primary" type="submit">
