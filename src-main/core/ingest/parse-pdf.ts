@@ -315,6 +315,7 @@ export async function parsePdf(
     const pages: PageLines[] = [];
     const pageSizes: Array<{ w: number; h: number }> = [];
     const ocrPages: Array<{ page: number; confidence: number }> = [];
+    const ocrFailures: string[] = [];
     const emptyPages: number[] = [];
     for (let n = 1; n <= pdf.numPages; n++) {
       const page = await pdf.getPage(n);
@@ -341,7 +342,11 @@ export async function parsePdf(
       page.cleanup();
       if (textChars < 3 && ocr?.enabled) {
         // No text layer: read the page image.
-        const words = await ocrPdfPage(pdf, n, ocr);
+        // A page that OCR cannot read is reported; the other pages still count.
+        const words = await ocrPdfPage(pdf, n, ocr).catch((err: unknown) => {
+          ocrFailures.push(`${n} (${err instanceof Error ? err.message : String(err)})`);
+          return [];
+        });
         if (words.length) {
           const ocrItems: Item[] = words.map((w) => ({ str: w.text, x: w.x, top: w.top, w: w.w, size: w.size }));
           pageLines.lines = readingOrder(
@@ -378,6 +383,7 @@ export async function parsePdf(
     const title = usefulTitle(info.Title) ?? firstHeading ?? path.basename(fileName, path.extname(fileName));
     const warnings: string[] = [];
     if (emptyPages.length > 0) warnings.push(`Pages without a text layer (need OCR): ${emptyPages.join(', ')}`);
+    if (ocrFailures.length > 0) warnings.push(`OCR failed on page ${ocrFailures.join(', ')}`);
     if (ocrPages.length > 0) {
       const mean = ocrPages.reduce((a, p) => a + p.confidence, 0) / ocrPages.length;
       warnings.push(
