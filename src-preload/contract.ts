@@ -196,7 +196,7 @@ export interface CitationView {
   page: number | null;
   pages: number | null;
   boxes: Box[];
-  pageSizes: Array<{ w: number; h: number }>;
+
   /** The cited chunk's text. */
   text: string;
   /** For documents without pages: the whole document text and where the chunk sits in it. */

@@ -277,7 +277,7 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
         page: chunk.pageStart,
         pages: doc.pages,
         boxes: chunk.boxes,
-        pageSizes: [],
+
         text: chunk.text,
         documentText,
         highlight,

@@ -117,7 +117,7 @@ beforeEach(() => {
       page: null,
       pages: null,
       boxes: [],
-      pageSizes: [],
+
       text: '停電、驗電',
       documentText: '前文\n\n停電、驗電\n\n後文',
       highlight: [4, 9],
