@@ -42,6 +42,7 @@ export const schemas = {
       isSafety: z.boolean().optional(),
     })
     .strict(),
+  cancelIngest: z.object({}).strict(),
   removeDocument: z.object({ id }).strict(),
   updateDocument: z
     .object({ id, tags: tags.optional(), sensitivity: sensitivity.optional(), isSafety: z.boolean().optional() })
@@ -215,6 +216,7 @@ export interface Outputs {
   status: AppStatus;
   listDocuments: { documents: DocumentRecord[]; failures: FailureRecord[] };
   ingest: IngestReport;
+  cancelIngest: { cancelled: boolean };
   removeDocument: { removed: true };
   updateDocument: DocumentRecord;
   reindexDocument: IngestReport;

@@ -78,6 +78,7 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
     events.emit('event', e);
   };
   const asking = new Map<string, AbortController>();
+  let ingesting: AbortController | null = null;
   const audit = (
     s: AccessSession,
     action: AuditAction,
@@ -158,11 +159,27 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
       if (input.tags) opts.tags = input.tags;
       if (input.sensitivity) opts.sensitivity = input.sensitivity;
       if (input.isSafety !== undefined) opts.isSafety = input.isSafety;
-      const report = await fb.ingest.ingest(input.paths, opts, (progress) =>
-        emit({ type: 'ingest-progress', progress }),
-      );
+      const controller = new AbortController();
+      ingesting = controller;
+      let report;
+      try {
+        report = await fb.ingest.ingest(
+          input.paths,
+          opts,
+          (progress) => emit({ type: 'ingest-progress', progress }),
+          controller.signal,
+        );
+      } finally {
+        if (ingesting === controller) ingesting = null;
+      }
       audit(s, 'ingest', input.paths.join('; ').slice(0, 500), { counts: report.counts, jobId: report.jobId });
       return report;
+    },
+    async cancelIngest(_input, s) {
+      s.require('reviewer', 'Stopping an import');
+      const c = ingesting;
+      c?.abort();
+      return { cancelled: c !== null };
     },
     async removeDocument(input, s) {
       s.require('reviewer', 'Removing documents');

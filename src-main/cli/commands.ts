@@ -156,7 +156,15 @@ async function cmdIngest(fb: Fieldbook, args: string[], o: Output, json: boolean
     if (sensitivity) opts.sensitivity = sensitivity;
     if (values.safety) opts.isSafety = true;
     if (values['remove-missing']) opts.removeMissing = true;
-    report = await fb.ingest.ingest(positionals, opts, onProgress);
+    // Ctrl+C stops after the current file; the rest stays pending for --resume.
+    const controller = new AbortController();
+    const onSigint = (): void => controller.abort();
+    process.once('SIGINT', onSigint);
+    try {
+      report = await fb.ingest.ingest(positionals, opts, onProgress, controller.signal);
+    } finally {
+      process.removeListener('SIGINT', onSigint);
+    }
   }
   if (json) o.out(JSON.stringify(report));
   else printIngestReport(o, report);

@@ -119,6 +119,12 @@ const ERROR_TABLE = {
     hintEn: 'See the details; try exporting the file again.',
     hintZh: '請查看詳細資訊，並嘗試重新匯出檔案。',
   },
+  INGEST_CANCELLED: {
+    en: 'Adding documents was stopped',
+    zh: '已停止加入文件',
+    hintEn: 'The files not yet read stay pending: resume with `fieldbook ingest --resume` or add them again.',
+    hintZh: '尚未讀取的檔案會保留為待處理：可用 `fieldbook ingest --resume` 繼續，或再次加入。',
+  },
   DOCUMENT_NOT_FOUND: {
     en: 'No such document in the knowledge base',
     zh: '知識庫中沒有此文件',

@@ -62,6 +62,36 @@ describe.skipIf(!hasCorpus)('crash safety', () => {
     }
   });
 
+  it('stopping an import cancels the file in progress, keeps the rest pending, and resume finishes it', async () => {
+    const tmp = tempDir();
+    cleanups.push(tmp.cleanup);
+    const docs = path.join(tmp.dir, 'docs');
+    writeNotes(docs, 2);
+    fs.copyFileSync(corpusFile('eu_machinery_regulation_2023_1230.pdf'), path.join(docs, 'z-eu.pdf'));
+    fs.copyFileSync(corpusFile('osha3170_safeguarding_amputations.pdf'), path.join(docs, 'z-osha.pdf'));
+    const fb = openFieldbook({ home: path.join(tmp.dir, 'home'), embeddingModelRoots: [], llmModelRoots: [] });
+    try {
+      const controller = new AbortController();
+      const report = await fb.ingest.ingest(
+        [docs],
+        {},
+        (p) => {
+          if (p.phase === 'parse' && p.file?.endsWith('z-eu.pdf') && p.page === 5) controller.abort();
+        },
+        controller.signal,
+      );
+      expect(report.counts.cancelled).toBeGreaterThanOrEqual(1);
+      expect(report.files.find((f) => f.file.endsWith('z-eu.pdf'))?.error?.code).toBe('INGEST_CANCELLED');
+      expect(listDocuments(fb.db).map((d) => path.basename(d.sourcePath))).not.toContain('z-eu.pdf');
+      expect(fb.db.prepare('SELECT COUNT(*) AS n FROM ingest_failures').get()).toEqual({ n: 0 });
+      const resumed = await fb.ingest.resume();
+      expect(resumed?.counts.failed).toBe(0);
+      expect(listDocuments(fb.db)).toHaveLength(4);
+    } finally {
+      await fb.close();
+    }
+  });
+
   it('an ingest run killed mid-batch resumes where it stopped, without duplicates', async () => {
     const tmp = tempDir();
     cleanups.push(tmp.cleanup);

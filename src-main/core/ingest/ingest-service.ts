@@ -47,7 +47,7 @@ export interface IngestProgress {
   toEmbed?: number;
 }
 
-export type FileOutcome = 'added' | 'updated' | 'unchanged' | 'failed';
+export type FileOutcome = 'added' | 'updated' | 'unchanged' | 'failed' | 'cancelled';
 
 export interface FileReport {
   file: string;
@@ -67,9 +67,15 @@ export interface IngestReport {
 }
 
 export interface IngestService {
-  ingest(paths: string[], opts?: IngestOptions, onProgress?: (p: IngestProgress) => void): Promise<IngestReport>;
+  /** Cancelling stops the file in progress and leaves the rest pending: `resume` continues later. */
+  ingest(
+    paths: string[],
+    opts?: IngestOptions,
+    onProgress?: (p: IngestProgress) => void,
+    signal?: AbortSignal,
+  ): Promise<IngestReport>;
   /** Continue the most recent unfinished batch, if any. */
-  resume(onProgress?: (p: IngestProgress) => void): Promise<IngestReport | null>;
+  resume(onProgress?: (p: IngestProgress) => void, signal?: AbortSignal): Promise<IngestReport | null>;
   /** Embed chunks that have no vector for the active model (after a model change). */
   embedMissing(onProgress?: (p: IngestProgress) => void): Promise<number>;
   removeDocument(docId: number): void;
@@ -153,6 +159,7 @@ export function createIngestService(deps: IngestDeps): IngestService {
     opts: IngestOptions,
     embedder: Embedder | null,
     progress: (p: Partial<IngestProgress> & { phase: IngestPhase }) => void,
+    signal?: AbortSignal,
   ): Promise<FileReport> {
     try {
       progress({ phase: 'hash', file });
@@ -186,6 +193,7 @@ export function createIngestService(deps: IngestDeps): IngestService {
         deps.chunking(),
         (p) => progress({ phase: 'parse', file, page: p.page, pages: p.pages }),
         deps.ocr?.(),
+        signal,
       );
       let vectors: Float32Array[] | null = null;
       if (embedder) {
@@ -231,6 +239,8 @@ export function createIngestService(deps: IngestDeps): IngestService {
     } catch (err) {
       const report = describeError(err);
       if (!report.file) report.file = file;
+      // Cancelled: not a failure of the file; it stays pending for `resume`.
+      if (report.code === 'INGEST_CANCELLED') return { file, outcome: 'cancelled', error: report };
       db.transaction(() => {
         recordFailure(file, report);
         setFileState(jobId, file, 'failed');
@@ -244,6 +254,7 @@ export function createIngestService(deps: IngestDeps): IngestService {
     files: string[],
     opts: IngestOptions,
     onProgress?: (p: IngestProgress) => void,
+    signal?: AbortSignal,
   ): Promise<FileReport[]> {
     const embedder = await activeEmbedder();
     const reports: FileReport[] = new Array<FileReport>(files.length);
@@ -253,28 +264,34 @@ export function createIngestService(deps: IngestDeps): IngestService {
     await Promise.all(
       Array.from({ length: lanes }, async () => {
         for (;;) {
+          if (signal?.aborted) return;
           const index = next++;
           if (index >= files.length) return;
           const file = files[index] as string;
-          reports[index] = await processFile(jobId, file, opts, embedder, (p) =>
-            onProgress?.({ fileIndex: index, fileCount: files.length, ...p }),
+          reports[index] = await processFile(
+            jobId,
+            file,
+            opts,
+            embedder,
+            (p) => onProgress?.({ fileIndex: index, fileCount: files.length, ...p }),
+            signal,
           );
         }
       }),
     );
-    db.prepare("UPDATE ingest_jobs SET status = 'done' WHERE id = ?").run(jobId);
+    if (!signal?.aborted) db.prepare("UPDATE ingest_jobs SET status = 'done' WHERE id = ?").run(jobId);
     onProgress?.({ phase: 'done', fileIndex: files.length, fileCount: files.length });
-    return reports;
+    return reports.filter((r): r is FileReport => r !== undefined);
   }
 
   function summarise(jobId: number, files: FileReport[], removed: string[]): IngestReport {
-    const counts = { added: 0, updated: 0, unchanged: 0, failed: 0, removed: removed.length };
+    const counts = { added: 0, updated: 0, unchanged: 0, failed: 0, cancelled: 0, removed: removed.length };
     for (const f of files) counts[f.outcome]++;
     return { jobId, files, removed, counts };
   }
 
   return {
-    async ingest(paths, opts = {}, onProgress) {
+    async ingest(paths, opts = {}, onProgress, signal) {
       onProgress?.({ phase: 'scan', fileIndex: 0, fileCount: 0 });
       const expanded = expandPaths(paths);
       const removed: string[] = [];
@@ -314,11 +331,11 @@ export function createIngestService(deps: IngestDeps): IngestService {
         for (const f of expanded.files) ins.run(id, f);
         return id;
       })();
-      const reports = await runJob(jobId, expanded.files, opts, onProgress);
+      const reports = await runJob(jobId, expanded.files, opts, onProgress, signal);
       return summarise(jobId, [...missingReports, ...reports], removed);
     },
 
-    async resume(onProgress) {
+    async resume(onProgress, signal) {
       const job = db
         .prepare("SELECT id, options FROM ingest_jobs WHERE status = 'running' ORDER BY id DESC LIMIT 1")
         .get() as { id: number; options: string } | undefined;
@@ -330,7 +347,7 @@ export function createIngestService(deps: IngestDeps): IngestService {
           path: string;
         }>
       ).map((r) => r.path);
-      const reports = await runJob(job.id, pending, JSON.parse(job.options) as IngestOptions, onProgress);
+      const reports = await runJob(job.id, pending, JSON.parse(job.options) as IngestOptions, onProgress, signal);
       return summarise(job.id, reports, []);
     },
 

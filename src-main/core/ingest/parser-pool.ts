@@ -39,6 +39,7 @@ export interface ParserPool {
     chunk: ChunkSettings,
     onProgress?: (p: ParseProgress) => void,
     ocr?: OcrSettings,
+    signal?: AbortSignal,
   ): Promise<ParseResult>;
   close(): void;
 }
@@ -71,7 +72,9 @@ export function createParserPool(opts: { size?: number; spawn?: ParserSpawner; m
     // One listener pair per process; the request in flight receives the events.
     proc.onMessage((msg) => slot.pending?.onMessage(msg));
     proc.onExit((code) => {
-      if (slot.proc === proc) slot.proc = null;
+      // A process we already replaced (timeout, cancel) must not fail the next file's request.
+      if (slot.proc !== proc) return;
+      slot.proc = null;
       slot.pending?.onExit(code);
     });
     slot.proc = proc;
@@ -85,6 +88,7 @@ export function createParserPool(opts: { size?: number; spawn?: ParserSpawner; m
     chunk: ChunkSettings,
     onProgress?: (p: ParseProgress) => void,
     ocr?: OcrSettings,
+    signal?: AbortSignal,
   ): Promise<ParseResult> =>
     new Promise((resolve, reject) => {
       const proc = processFor(slot, limits.parserMemoryMb);
@@ -93,6 +97,7 @@ export function createParserPool(opts: { size?: number; spawn?: ParserSpawner; m
         if (slot.pending !== pending) return;
         slot.pending = null;
         clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
         fn();
       };
       const pending: Pending = {
@@ -127,15 +132,24 @@ export function createParserPool(opts: { size?: number; spawn?: ParserSpawner; m
         timer = setTimeout(onTimeout, limits.parseTimeoutMs);
       };
       arm();
+      // Cancel: stop this file now (its process is replaced on the next request).
+      const onAbort = (): void =>
+        finish(() => {
+          if (slot.proc === proc) slot.proc = null;
+          proc.kill();
+          reject(new FieldbookError('INGEST_CANCELLED', { file }));
+        });
+      signal?.addEventListener('abort', onAbort, { once: true });
       proc.send({ id, file, limits, chunk, ...(ocr ? { ocr } : {}) });
     });
 
   return {
-    async parse(file, limits, chunk, onProgress, ocr) {
+    async parse(file, limits, chunk, onProgress, ocr, signal) {
+      if (signal?.aborted) throw new FieldbookError('INGEST_CANCELLED', { file });
       if (closed) throw new Error('parser pool is closed');
       const slot = await acquire();
       try {
-        return await run(slot, file, limits, chunk, onProgress, ocr);
+        return await run(slot, file, limits, chunk, onProgress, ocr, signal);
       } finally {
         release(slot);
       }

@@ -204,7 +204,9 @@ export function LibraryPage({ onChanged }: { onChanged: () => void }) {
     try {
       const report = await api.ingest({ paths });
       const c = report.counts;
-      setMessage(`${t.ingestDone}: +${c.added} ~${c.updated} =${c.unchanged} ✗${c.failed}`);
+      setMessage(
+        `${t.ingestDone}: +${c.added} ~${c.updated} =${c.unchanged} ✗${c.failed}${c.cancelled ? ` ⏸${c.cancelled}` : ''}`,
+      );
     } catch (err) {
       setError(errorText(err));
     } finally {
@@ -263,6 +265,11 @@ export function LibraryPage({ onChanged }: { onChanged: () => void }) {
         <button className="big-button primary" disabled={busy} onClick={() => void pick()}>
           ＋ {t.addFiles}
         </button>
+        {busy && (
+          <button className="big-button danger" onClick={() => void api.cancelIngest({})}>
+            {t.cancel}
+          </button>
+        )}
         <input
           className="search"
           value={filter}
