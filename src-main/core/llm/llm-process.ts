@@ -4,7 +4,14 @@
  * context between questions, streams tokens back and honours cancel and time limits.
  * A crash here (bad model file, out of memory) never takes the caller down.
  */
-import { getLlama, LlamaChatSession, type Llama, type LlamaContext, type LlamaModel } from 'node-llama-cpp';
+import {
+  getLlama,
+  LlamaChatSession,
+  LlamaLogLevel,
+  type Llama,
+  type LlamaContext,
+  type LlamaModel,
+} from 'node-llama-cpp';
 import { parentChannel } from '../util/parent-channel';
 import type { LlmRequest, LlmResponse } from './llm-protocol';
 
@@ -37,7 +44,7 @@ async function load(req: Extract<LlmRequest, { type: 'load' }>): Promise<void> {
   const t0 = performance.now();
   try {
     await unload();
-    llama ??= await getLlama({ gpu: false, build: 'never', progressLogs: false, logLevel: 'error' as never });
+    llama ??= await getLlama({ gpu: false, build: 'never', progressLogs: false, logLevel: LlamaLogLevel.error });
     const model = await llama.loadModel({ modelPath: req.modelPath });
     const context = await model.createContext({ contextSize: req.contextSize, threads: req.threads });
     const session = new LlamaChatSession({ contextSequence: context.getSequence(), systemPrompt: req.systemPrompt });
