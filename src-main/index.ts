@@ -10,6 +10,7 @@ import { createApi } from './api/handlers';
 import { createAccessSession, DEFAULT_IDLE_MS } from './core/access/roles';
 import { defaultHome } from './core/config';
 import { openFieldbook, type Fieldbook } from './core/fieldbook';
+import { SCANNED_EXTENSIONS } from './core/ingest/detect';
 import { forwardEvents, registerIpc } from './electron/ipc';
 import { hardenSession, hardenWebContents, secureWebPreferences } from './electron/security';
 import { utilitySpawners } from './electron/utility-workers';
@@ -61,7 +62,7 @@ if (!app.requestSingleInstanceLock()) {
       chooseFiles: async (folders) => {
         const options: Electron.OpenDialogOptions = {
           properties: folders ? ['openDirectory', 'multiSelections'] : ['openFile', 'openDirectory', 'multiSelections'],
-          filters: [{ name: 'Documents', extensions: ['pdf', 'docx', 'txt', 'md'] }],
+          filters: [{ name: 'Documents', extensions: [...SCANNED_EXTENSIONS].map((e) => e.slice(1)) }],
         };
         const result = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
         return result.canceled ? [] : result.filePaths;

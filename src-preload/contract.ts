@@ -8,12 +8,21 @@ import { z } from 'zod';
 import type { AnswerResult } from '../src-main/core/answer/answer-service';
 import type { AuditEntry, AuditVerification } from '../src-main/core/audit/audit-log';
 import type { DatasetManifest, FeedbackQueueItem } from '../src-main/core/dataset/dataset-export';
-import type { bundleHistory, StagedItem } from '../src-main/core/sync/bundle';
+import type {
+  ApplyProgress,
+  ApplyResult,
+  bundleHistory,
+  StagedBundle,
+  StagedItem,
+} from '../src-main/core/sync/bundle-import';
+import type { listTrustedKeys } from '../src-main/core/sync/bundle-keys';
+import type { ItemPreview } from '../src-main/core/sync/bundle-preview';
+import type { RollbackResult, SnapshotList } from '../src-main/core/sync/rollback';
 import type { Settings } from '../src-main/core/config';
 import type { ErrorReport } from '../src-main/core/errors';
 import type { EmbeddingStatus, LlmStatus } from '../src-main/core/fieldbook';
 import type { IngestProgress, IngestReport } from '../src-main/core/ingest/ingest-service';
-import type { Box, DocType } from '../src-main/core/ingest/types';
+import { DOC_TYPES, type Box, type DocType } from '../src-main/core/ingest/types';
 import type { SearchResponse } from '../src-main/core/search/search-service';
 import type { AnswerRecord } from '../src-main/core/store/conversations';
 import type { DocumentRecord } from '../src-main/core/store/documents';
@@ -26,7 +35,7 @@ const filters = z
   .object({
     tags: tags.optional(),
     docIds: z.array(id).max(1000).optional(),
-    types: z.array(z.enum(['pdf', 'docx', 'txt', 'md'])).optional(),
+    types: z.array(z.enum(DOC_TYPES)).optional(),
     languages: z.array(z.string().max(16)).max(10).optional(),
   })
   .strict();
@@ -76,7 +85,8 @@ export const schemas = {
     })
     .strict(),
   openCitation: z.object({ chunkId: id }).strict(),
-  getDocumentFile: z.object({ docId: id }).strict(),
+  /** `page`: for images, which page (TIFF) to send; other types send the whole file. */
+  getDocumentFile: z.object({ docId: id, page: z.number().int().min(1).max(100_000).optional() }).strict(),
   browse: z.object({ path: z.string().max(4096).optional() }).strict(),
   chooseFiles: z.object({ folders: z.boolean().optional() }).strict(),
   getSettings: z.object({}).strict(),
@@ -135,8 +145,10 @@ export const schemas = {
     .strict(),
   datasetHistory: z.object({}).strict(),
   bundleScan: z.object({ path: z.string().max(4096).optional() }).strict(),
-  bundleStage: z.object({ dir: z.string().min(1).max(4096) }).strict(),
+  /** A bundle folder or a one-file `.fbbundle` archive. */
+  bundleStage: z.object({ source: z.string().min(1).max(4096) }).strict(),
   bundleReview: z.object({ bundleId: z.string().uuid() }).strict(),
+  bundlePreview: z.object({ bundleId: z.string().uuid(), key: z.string().min(1).max(600) }).strict(),
   bundleDecide: z
     .object({
       bundleId: z.string().uuid(),
@@ -147,6 +159,14 @@ export const schemas = {
     .strict(),
   bundleApply: z.object({ bundleId: z.string().uuid() }).strict(),
   bundleHistory: z.object({}).strict(),
+  bundleKeys: z.object({}).strict(),
+  /** A publisher's `.pub.pem` file (e.g. on the USB drive) and the name to show for it. */
+  bundleTrustKey: z.object({ path: z.string().min(1).max(4096), name: z.string().trim().min(1).max(200) }).strict(),
+  bundleUntrustKey: z.object({ fingerprint: z.string().regex(/^[0-9a-f]{64}$/) }).strict(),
+  /** Earlier knowledge-base versions that can be restored (reviewer). */
+  bundleSnapshots: z.object({}).strict(),
+  /** Restore the knowledge as it was at version `to`; conversations, feedback and settings stay (admin). */
+  bundleRollback: z.object({ to: z.number().int().nonnegative() }).strict(),
   useModel: z.object({ kind: z.enum(['embedding', 'llm']), name: z.string().min(1).max(255).nullable() }).strict(),
 } as const;
 
@@ -205,6 +225,16 @@ export interface CitationView {
   highlight: [number, number] | null;
 }
 
+/** A document's file for the viewer. */
+export interface DocumentFile {
+  type: DocType;
+  /** The media type of `base64`: the original file, or a PNG of the page for images a browser cannot show as they are. */
+  mime: string;
+  base64: string;
+  /** Images: the page's size in pixels — the unit of the citation's boxes. Null for other types. */
+  pageSize: { w: number; h: number } | null;
+}
+
 export interface BrowseResult {
   path: string;
   parent: string | null;
@@ -227,7 +257,7 @@ export interface Outputs {
   getConversation: AnswerRecord[];
   sendFeedback: { id: number };
   openCitation: CitationView;
-  getDocumentFile: { type: DocType; base64: string };
+  getDocumentFile: DocumentFile;
   browse: BrowseResult;
   /** Paths picked in a native dialog (desktop), or null where there is none (browser: use browse). */
   chooseFiles: { paths: string[] | null };
@@ -246,23 +276,31 @@ export interface Outputs {
   datasetExport: DatasetManifest & { preview: string[] };
   datasetHistory: Array<{ id: number; createdAt: string; format: string; outDir: string; total: number }>;
   bundleScan: { bundles: string[] };
-  bundleStage: { bundleId: string; items: StagedItem[]; alreadyApplied: boolean };
+  bundleStage: StagedBundle;
   bundleReview: StagedItem[];
+  bundlePreview: ItemPreview;
   bundleDecide: { changed: number };
-  bundleApply: { version: number; applied: number; removed: number };
+  bundleApply: ApplyResult;
   bundleHistory: ReturnType<typeof bundleHistory>;
+  bundleKeys: ReturnType<typeof listTrustedKeys>;
+  bundleTrustKey: { fingerprint: string };
+  bundleUntrustKey: { removed: boolean };
+  bundleSnapshots: SnapshotList;
+  bundleRollback: RollbackResult;
   useModel: { embedding: EmbeddingStatus; llm: LlmStatus };
 }
 
 export type FieldbookEvent =
-  { type: 'ingest-progress'; progress: IngestProgress } | { type: 'answer-token'; requestId: string; text: string };
+  | { type: 'ingest-progress'; progress: IngestProgress }
+  | { type: 'answer-token'; requestId: string; text: string }
+  | { type: 'bundle-progress'; bundleId: string; progress: ApplyProgress };
 
 export type FieldbookApi = { [M in MethodName]: (input: Input<M>) => Promise<Outputs[M]> } & {
   /** Subscribe to progress and streaming events; returns an unsubscribe function. */
   onEvent(listener: (event: FieldbookEvent) => void): () => void;
 };
 
-export type { ErrorReport };
+export type { DocType, ErrorReport };
 
 /** What crosses a transport: a result or a rendered error (never a stack trace). */
 export type Envelope<T> = { ok: true; result: T } | { ok: false; error: ErrorReport };

@@ -24,6 +24,8 @@ import { appendAudit, exportAudit, listAudit, verifyAudit, type AuditAction } fr
 import { describeError, FieldbookError, isErrorCode } from '../core/errors';
 import type { Fieldbook } from '../core/fieldbook';
 import { SCANNED_EXTENSIONS } from '../core/ingest/detect';
+import { viewerImage } from '../core/ingest/image-file';
+import type { DocType } from '../core/ingest/types';
 import { exportDataset, feedbackQueue } from '../core/dataset/dataset-export';
 import {
   applyBundle,
@@ -33,7 +35,11 @@ import {
   removableRoots,
   reviewItems,
   stageBundle,
-} from '../core/sync/bundle';
+} from '../core/sync/bundle-import';
+import { listTrustedKeys, trustKey, untrustKey } from '../core/sync/bundle-keys';
+import { bundleContext } from '../core/sync/bundle-context';
+import { previewItem } from '../core/sync/bundle-preview';
+import { listSnapshots, rollbackKnowledge } from '../core/sync/rollback';
 import { conversationAnswers, listConversations, saveFeedback } from '../core/store/conversations';
 import {
   getDocument,
@@ -62,6 +68,13 @@ export interface Api {
 
 const MAX_FILE_BYTES = 150 * 1024 * 1024;
 
+const FILE_MIME: Record<Exclude<DocType, 'image'>, string> = {
+  pdf: 'application/pdf',
+  docx: 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  txt: 'text/plain',
+  md: 'text/markdown',
+};
+
 function browseRoots(): string[] {
   const roots = [os.homedir()];
   if (process.platform === 'win32') {
@@ -79,6 +92,8 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
   };
   const asking = new Map<string, AbortController>();
   let ingesting: AbortController | null = null;
+  /** A bundle apply or rollback in progress (they must not overlap). */
+  let updating = false;
   const audit = (
     s: AccessSession,
     action: AuditAction,
@@ -272,8 +287,8 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
       const doc = visibleDocument(s, chunk.docId);
       let documentText: string | null = null;
       let highlight: [number, number] | null = null;
-      if (doc.type !== 'pdf') {
-        // Show the passage with its neighbours so it reads in context.
+      if (doc.type !== 'pdf' && doc.type !== 'image') {
+        // Without pages: show the passage with its neighbours so it reads in context.
         const around = fb.db
           .prepare('SELECT ord, text FROM chunks WHERE doc_id = ? AND ord BETWEEN ? AND ? ORDER BY ord')
           .all(doc.id, chunk.ord - 1, chunk.ord + 1) as Array<{ ord: number; text: string }>;
@@ -312,7 +327,18 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
         });
       }
       if (stat.size > MAX_FILE_BYTES) throw new FieldbookError('FILE_TOO_LARGE', { file: doc.sourcePath });
-      return { type: doc.type, base64: fs.readFileSync(doc.sourcePath).toString('base64') };
+      // Only the file of an indexed document the session may see is ever read (by id, never by a path).
+      const data = fs.readFileSync(doc.sourcePath);
+      if (doc.type === 'image') {
+        const page = await viewerImage(data, doc.sourcePath, input.page ?? 1);
+        return {
+          type: doc.type,
+          mime: page.mime,
+          base64: page.data.toString('base64'),
+          pageSize: { w: page.width, h: page.height },
+        };
+      }
+      return { type: doc.type, mime: FILE_MIME[doc.type], base64: data.toString('base64'), pageSize: null };
     },
     async browse(input) {
       const dir = path.resolve(input.path ?? os.homedir());
@@ -478,22 +504,28 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
     async bundleStage(input, s) {
       s.require('reviewer', 'Staging an update bundle');
       try {
-        const staged = await stageBundle(fb.db, fb.home, input.dir, new Date());
+        const staged = await stageBundle(fb.db, fb.home, input.source, new Date());
         audit(s, 'bundle.stage', staged.bundleId, {
-          dir: input.dir,
+          source: input.source,
+          version: staged.info.version,
+          baseVersion: staged.info.baseVersion,
           items: staged.items.length,
           alreadyApplied: staged.alreadyApplied,
         });
         return staged;
       } catch (err) {
         if (err instanceof FieldbookError)
-          audit(s, 'bundle.verify-failed', input.dir, { code: err.code, detail: err.detail ?? null });
+          audit(s, 'bundle.verify-failed', input.source, { code: err.code, detail: err.detail ?? null });
         throw err;
       }
     },
     async bundleReview(input, s) {
       s.require('reviewer', 'Reviewing an update bundle');
       return reviewItems(fb.db, input.bundleId);
+    },
+    async bundlePreview(input, s) {
+      s.require('reviewer', 'Previewing a change in an update bundle');
+      return previewItem(bundleContext(fb), input.bundleId, input.key);
     },
     async bundleDecide(input, s) {
       s.require('reviewer', 'Approving or rejecting changes');
@@ -506,21 +538,70 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
     },
     async bundleApply(input, s) {
       s.require('reviewer', 'Applying an update bundle');
-      const r = await applyBundle(input.bundleId, {
-        db: fb.db,
-        home: fb.home,
-        parser: fb.parsers(),
-        limits: fb.settings().limits,
-        chunking: fb.settings().chunk,
-        embedder: await fb.embedder(),
-        now: new Date(),
-      });
-      audit(s, 'bundle.apply', input.bundleId, r);
-      return r;
+      if (updating) throw new FieldbookError('ROLLBACK_BUSY', { detail: 'another update or a rollback is running' });
+      updating = true;
+      try {
+        const r = await applyBundle(input.bundleId, {
+          ...bundleContext(fb),
+          embedder: await fb.embedder(),
+          now: new Date(),
+          onProgress: (progress) => emit({ type: 'bundle-progress', bundleId: input.bundleId, progress }),
+        });
+        audit(s, 'bundle.apply', input.bundleId, { ...r });
+        return r;
+      } finally {
+        updating = false;
+      }
     },
     async bundleHistory(_input, s) {
       s.require('reviewer', 'Bundle history');
       return bundleHistory(fb.db);
+    },
+    async bundleKeys(_input, s) {
+      s.require('reviewer', 'Trusted publisher keys');
+      return listTrustedKeys(fb.db);
+    },
+    async bundleTrustKey(input, s) {
+      s.require('admin', 'Trusting a publisher key');
+      const st = fs.statSync(input.path, { throwIfNoEntry: false });
+      if (!st?.isFile()) throw new FieldbookError('PATH_NOT_FOUND', { file: input.path });
+      if (st.size > 16 * 1024)
+        throw new FieldbookError('BUNDLE_INVALID', { file: input.path, detail: 'too large for a public key file' });
+      const fingerprint = trustKey(fb.db, fs.readFileSync(input.path, 'utf8'), input.name, new Date());
+      audit(s, 'bundle.trust', fingerprint, { name: input.name, file: input.path });
+      return { fingerprint };
+    },
+    async bundleUntrustKey(input, s) {
+      s.require('admin', 'Removing a trusted publisher key');
+      const removed = untrustKey(fb.db, input.fingerprint);
+      if (removed) audit(s, 'bundle.untrust', input.fingerprint);
+      return { removed };
+    },
+    async bundleSnapshots(_input, s) {
+      s.require('reviewer', 'Knowledge-base versions');
+      return listSnapshots(fb.db, fb.home);
+    },
+    async bundleRollback(input, s) {
+      s.require('admin', 'Restoring an earlier knowledge-base version');
+      if (updating || ingesting)
+        throw new FieldbookError('ROLLBACK_BUSY', { detail: 'an update, rollback or import is running' });
+      updating = true;
+      try {
+        const r = await rollbackKnowledge(fb.db, fb.home, input.to, {
+          now: new Date(),
+          embedMissing: () => fb.ingest.embedMissing((progress) => emit({ type: 'ingest-progress', progress })),
+        });
+        // Model files whose approval was undone must not stay loaded.
+        if (r.modelApprovalsReverted > 0) await fb.unloadModels();
+        audit(s, 'bundle.rollback', `v${input.to}`, { ...r });
+        return r;
+      } catch (err) {
+        const report = describeError(err);
+        audit(s, 'bundle.rollback', `v${input.to}`, { failed: report.code, detail: report.detail ?? null });
+        throw err;
+      } finally {
+        updating = false;
+      }
     },
   };
 

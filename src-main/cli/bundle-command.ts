@@ -6,19 +6,20 @@ import { parseArgs } from 'node:util';
 import { appendAudit } from '../core/audit/audit-log';
 import { FieldbookError } from '../core/errors';
 import type { Fieldbook } from '../core/fieldbook';
+import { ARCHIVE_EXTENSION, packBundle } from '../core/sync/bundle-archive';
+import { bundleContext } from '../core/sync/bundle-context';
+import { previewItem } from '../core/sync/bundle-preview';
+import { exportBundle, exportHistory } from '../core/sync/bundle-export';
 import {
   applyBundle,
   decide,
-  exportBundle,
-  generateSigningKeys,
-  kbIdentity,
-  listTrustedKeys,
   reviewItems,
   stageBundle,
-  trustKey,
   verifyBundle,
   type StagedItem,
-} from '../core/sync/bundle';
+} from '../core/sync/bundle-import';
+import { generateSigningKeys, listTrustedKeys, trustKey, untrustKey } from '../core/sync/bundle-keys';
+import { kbIdentity } from '../core/sync/bundle-manifest';
 import { bold, dim, type Output } from './format';
 
 export class BundleUsageError extends Error {}
@@ -43,7 +44,8 @@ export async function cmdBundle(fb: Fieldbook, args: string[], o: Output, json: 
       | 'bundle.approve'
       | 'bundle.reject'
       | 'bundle.apply'
-      | 'bundle.trust',
+      | 'bundle.trust'
+      | 'bundle.untrust',
     target: string,
     detail: Record<string, unknown> = {},
   ): void => {
@@ -76,6 +78,12 @@ export async function cmdBundle(fb: Fieldbook, args: string[], o: Output, json: 
         o.out(json ? JSON.stringify({ fingerprint: fp }) : `Trusted key ${fp}.`);
         return 0;
       }
+      if (sub === 'untrust' && file) {
+        if (!untrustKey(fb.db, file)) throw new BundleUsageError(`no trusted key with fingerprint ${file}`);
+        audit('bundle.untrust', file);
+        o.out(json ? JSON.stringify({ fingerprint: file, trusted: false }) : `Key ${file} is no longer trusted.`);
+        return 0;
+      }
       if (sub === 'list' || sub === undefined) {
         const keys = listTrustedKeys(fb.db);
         o.out(
@@ -86,27 +94,88 @@ export async function cmdBundle(fb: Fieldbook, args: string[], o: Output, json: 
         return 0;
       }
       throw new BundleUsageError(
-        'usage: fieldbook bundle keys generate --out DIR | keys trust PUB.pem --name N | keys list',
+        'usage: fieldbook bundle keys generate --out DIR | keys trust PUB.pem --name N | keys untrust FINGERPRINT | keys list',
       );
     }
     case 'export': {
       const { values } = parseArgs({
         args: rest,
-        options: { key: { type: 'string' }, out: { type: 'string' }, model: { type: 'string', multiple: true } },
+        options: {
+          key: { type: 'string' },
+          out: { type: 'string' },
+          model: { type: 'string', multiple: true },
+          since: { type: 'string' },
+          'with-index': { type: 'boolean' },
+        },
       });
-      if (!values.key || !values.out) throw new BundleUsageError('bundle export needs --key PRIVATE.pem and --out DIR');
-      const m = exportBundle(fb.db, {
-        privateKeyPem: fs.readFileSync(values.key, 'utf8'),
-        outDir: values.out,
-        now: new Date(),
-        ...(values.model?.length ? { models: values.model } : {}),
+      if (!values.key || !values.out)
+        throw new BundleUsageError(
+          `bundle export needs --key PRIVATE.pem and --out DIR (a folder) or --out FILE${ARCHIVE_EXTENSION} (one file)`,
+        );
+      let since: number | undefined;
+      if (values.since === 'last') {
+        since = exportHistory(fb.db).at(-1)?.version;
+        if (since === undefined)
+          throw new BundleUsageError('--since last: nothing was exported yet; make a full bundle');
+      } else if (values.since !== undefined) {
+        since = Number(values.since);
+        if (!Number.isInteger(since) || since < 1)
+          throw new BundleUsageError('--since needs a version number or "last"');
+      }
+      const archive = values.out.toLowerCase().endsWith(ARCHIVE_EXTENSION) ? values.out : null;
+      const folder = archive ? `${archive}.folder` : values.out;
+      if (archive && fs.existsSync(archive)) throw new BundleUsageError(`${archive} already exists`);
+      if (fs.existsSync(folder) && fs.readdirSync(folder).length > 0)
+        throw new BundleUsageError(`${folder} is not empty; export into a new folder`);
+      let m;
+      try {
+        m = exportBundle(fb.db, {
+          privateKeyPem: fs.readFileSync(values.key, 'utf8'),
+          outDir: folder,
+          now: new Date(),
+          ...(values.model?.length ? { models: values.model } : {}),
+          ...(since !== undefined ? { since } : {}),
+          ...(values['with-index'] ? { withIndex: true } : {}),
+        });
+        if (archive) await packBundle(folder, archive);
+      } finally {
+        if (archive) fs.rmSync(folder, { recursive: true, force: true });
+      }
+      const where = archive ?? folder;
+      audit('bundle.export', where, {
+        bundleId: m.bundleId,
+        version: m.version,
+        baseVersion: m.baseVersion,
+        documents: m.documents.length,
+        removed: m.removed.length,
       });
-      audit('bundle.export', values.out, { bundleId: m.bundleId, version: m.version, documents: m.documents.length });
       o.out(
         json
-          ? JSON.stringify(m)
-          : `Bundle ${m.bundleId} (version ${m.version}, ${m.documents.length} documents) written to ${values.out}.`,
+          ? JSON.stringify({ ...m, out: where })
+          : `Bundle ${m.bundleId} (${m.baseVersion ? `incremental ${m.baseVersion} → ${m.version}` : `full, version ${m.version}`}: ${m.documents.length} document(s), ${m.removed.length} removal(s)) written to ${where}.`,
       );
+      return 0;
+    }
+    case 'preview': {
+      const [id, key] = rest;
+      if (!id || !key)
+        throw new BundleUsageError('bundle preview needs a bundle id and a change key (see bundle review)');
+      const p = await previewItem(bundleContext(fb), id, key);
+      if (json) {
+        o.out(JSON.stringify(p));
+        return 0;
+      }
+      o.out(bold(o, `${p.kind}: ${p.title}${p.pages ? ` (${p.pages} pages)` : ''}`));
+      if (p.labelsBefore || p.labelsAfter)
+        o.out(`  labels: ${JSON.stringify(p.labelsBefore)} → ${JSON.stringify(p.labelsAfter)}`);
+      if (p.diff) {
+        o.out(`  passages: +${p.diff.added} −${p.diff.removed} (=${p.diff.unchanged})`);
+        for (const t of p.diff.addedSamples) o.out(`  + ${t}`);
+        for (const t of p.diff.removedSamples) o.out(`  − ${t}`);
+      }
+      for (const f of p.files) o.out(`  ${f.target}  ${f.size} bytes`);
+      for (const e of p.excerpt) o.out(dim(o, `  [p.${e.page ?? '-'}] ${e.text}`));
+      if (p.excerptTruncated) o.out(dim(o, '  …'));
       return 0;
     }
     case 'verify':
@@ -188,18 +257,14 @@ export async function cmdBundle(fb: Fieldbook, args: string[], o: Output, json: 
       const id = rest[0];
       if (!id) throw new BundleUsageError('bundle apply needs a bundle id');
       const r = await applyBundle(id, {
-        db: fb.db,
-        home: fb.home,
-        parser: fb.parsers(),
-        limits: fb.settings().limits,
-        chunking: fb.settings().chunk,
+        ...bundleContext(fb),
         embedder: await fb.embedder(),
         now: new Date(),
         ...(process.env.FIELDBOOK_TEST_CRASH_BEFORE_COMMIT
           ? { beforeCommit: () => process.kill(process.pid, 'SIGKILL') }
           : {}),
       });
-      audit('bundle.apply', id, r);
+      audit('bundle.apply', id, { ...r });
       o.out(
         json
           ? JSON.stringify(r)
@@ -215,7 +280,7 @@ export async function cmdBundle(fb: Fieldbook, args: string[], o: Output, json: 
     default:
       o.err(dim(o, ''));
       throw new BundleUsageError(
-        'usage: fieldbook bundle keys|export|verify|stage|review|approve|reject|apply|status  (rollback: fieldbook bundle-rollback --to N, with the app closed)',
+        'usage: fieldbook bundle keys|export|verify|stage|review|preview|approve|reject|apply|status  (rollback: fieldbook bundle-rollback --to N | --list)',
       );
   }
 }

@@ -10,13 +10,11 @@ import { createApi } from '../api/handlers';
 import { startHttpBridge } from '../api/http-bridge';
 import { createAccessSession, createApiKey, DEFAULT_IDLE_MS, revokeApiKey, setPassphrase } from '../core/access/roles';
 import { appendAudit, exportAudit, listAudit, verifyAudit } from '../core/audit/audit-log';
-import { appRoot, defaultHome } from '../core/config';
-import { rollbackTo } from '../core/sync/bundle';
-import { setMeta } from '../core/store/vectors';
+import { appRoot } from '../core/config';
 import { describeError, FieldbookError } from '../core/errors';
 import { openFieldbook, type Fieldbook } from '../core/fieldbook';
 import type { IngestProgress, IngestReport } from '../core/ingest/ingest-service';
-import type { DocType } from '../core/ingest/types';
+import { DOC_TYPES, isDocType } from '../core/ingest/types';
 import type { SearchMode } from '../core/search/search-service';
 import {
   getDocument,
@@ -29,6 +27,7 @@ import {
 import { BundleUsageError, cmdBundle } from './bundle-command';
 import { cmdDataset, cmdFeedback, DatasetUsageError } from './dataset-command';
 import { cmdEval, EvalUsageError } from './eval-command';
+import { cmdRollback, RollbackUsageError } from './rollback-command';
 import { bold, dim, formatError, formatHit, printAnswerDetails, type Output } from './format';
 
 export const EXIT = { ok: 0, partial: 1, usage: 2, fatal: 3 } as const;
@@ -39,7 +38,7 @@ export const USAGE = `Fieldbook — offline knowledge assistant
 
 Usage: fieldbook <command> [options]   (from a checkout: npm run fieldbook -- <command> …)
 
-  ingest <paths…>        add or update PDF/DOCX/TXT/MD files and folders
+  ingest <paths…>        add or update PDF/DOCX/TXT/MD files, PNG/JPEG/TIFF images (OCR) and folders
       --tag key=value      label documents (repeatable), e.g. --tag line=A
       --sensitivity S      public | internal | confidential | restricted
       --safety             mark the documents as safety rules
@@ -48,7 +47,7 @@ Usage: fieldbook <command> [options]   (from a checkout: npm run fieldbook -- <c
   search "<query>"       search the knowledge base
       -k N                 number of results (default 8)
       --mode M             hybrid | keyword | vector (default hybrid)
-      --tag key=value      filter by label (repeatable); --type pdf; --lang zh-TW
+      --tag key=value      filter by label (repeatable); --type pdf|docx|txt|md|image; --lang zh-TW
   ask "<question>"       answer with citations (local LLM, or extractive without one)
       --conversation ID    follow-up in an earlier conversation; --tag key=value filters
   docs                   list documents
@@ -68,9 +67,11 @@ Usage: fieldbook <command> [options]   (from a checkout: npm run fieldbook -- <c
   dataset export --out DIR [--format chat|sharegpt|alpaca|dpo] [--sources answers,corrections,generated,preferences]
       [--with-context] [--max-sensitivity internal] [--seed 42] [--split 0.8,0.1,0.1] [--generate N] [--eval-set] [--reset-cursor]
     dataset validate FILE [--format F]   check every line of a training file
-    bundle keys generate|trust|list · bundle export --key K --out DIR [--model DIR|FILE.gguf] · bundle verify|stage DIR
-  bundle review ID · bundle approve|reject ID --all|--item KEY --name REVIEWER · bundle apply ID
-  bundle-rollback --to N   restore the knowledge base as it was at version N (app closed)
+  bundle keys generate|trust|list · bundle verify|stage DIR|FILE.fbbundle
+  bundle export --key K --out DIR|FILE.fbbundle [--since N|last] [--with-index] [--model DIR|FILE.gguf]
+  bundle review ID · bundle preview ID KEY · bundle approve|reject ID --all|--item KEY --name REVIEWER · bundle apply ID
+  bundle-rollback --to N | --list   undo USB updates back to version N (the app may stay open;
+                         conversations, feedback, settings and local documents are kept)
 
 
   eval retrieval --corpus C.jsonl --queries Q.jsonl [--embedding-model DIR] [--limit N]
@@ -230,7 +231,11 @@ async function cmdSearch(fb: Fieldbook, args: string[], o: Output, json: boolean
   const filters: NonNullable<Parameters<Fieldbook['search']['search']>[1]>['filters'] = {};
   const tags = parseTags(values.tag);
   if (tags) filters.tags = tags;
-  if (values.type?.length) filters.types = values.type as DocType[];
+  if (values.type?.length) {
+    const bad = values.type.find((t) => !isDocType(t));
+    if (bad !== undefined) throw new UsageError(`--type must be one of ${DOC_TYPES.join(', ')} (got "${bad}")`);
+    filters.types = values.type.filter(isDocType);
+  }
   if (values.lang?.length) filters.languages = values.lang;
   const res = await fb.search.search(query, { mode: mode as SearchMode, filters, ...(k !== undefined ? { k } : {}) });
   if (json) {
@@ -595,39 +600,6 @@ export async function runCli(argv: string[], o: Output, env: NodeJS.ProcessEnv =
     }
   }
   if (command === 'demo' && !home && !env.FIELDBOOK_HOME) home = path.join(appRoot(), '.fieldbook-demo');
-  if (command === 'bundle-rollback') {
-    try {
-      const { values } = parseArgs({ args, options: { to: { type: 'string' } } });
-      const to = Number(values.to);
-      if (!Number.isInteger(to) || to < 0) throw new UsageError('bundle-rollback needs --to VERSION');
-      const h = home ? path.resolve(home) : defaultHome(env);
-      if (fs.existsSync(path.join(h, 'fieldbook.db.open'))) {
-        throw new UsageError('close Fieldbook (desktop app and other commands) before rolling back');
-      }
-      const r = rollbackTo(h, to);
-      const fbr = openFieldbook({ home: h });
-      try {
-        setMeta(fbr.db, 'kb.version', String(to));
-        appendAudit(
-          fbr.db,
-          {
-            actor: `cli:${os.userInfo().username}`,
-            role: 'admin',
-            action: 'bundle.rollback',
-            target: `v${to}`,
-            detail: r,
-          },
-          new Date(),
-        );
-      } finally {
-        await fbr.close();
-      }
-      o.out(json ? JSON.stringify({ version: to, ...r }) : `Knowledge base restored to version ${to}.`);
-      return EXIT.ok;
-    } catch (err) {
-      return reportFailure(err, o, json);
-    }
-  }
   let fb: Fieldbook | null = null;
   try {
     fb = openFieldbook(home ? { home: path.resolve(home) } : {});
@@ -658,6 +630,8 @@ export async function runCli(argv: string[], o: Output, env: NodeJS.ProcessEnv =
         return await cmdDataset(fb, args, o, json);
       case 'bundle':
         return await cmdBundle(fb, args, o, json);
+      case 'bundle-rollback':
+        return await cmdRollback(fb, args, o, json, cliActor());
       case 'feedback':
         return await cmdFeedback(fb, args, o, json);
       case 'reembed': {
@@ -681,6 +655,7 @@ function reportFailure(err: unknown, o: Output, json: boolean): number {
     err instanceof EvalUsageError ||
     err instanceof DatasetUsageError ||
     err instanceof BundleUsageError ||
+    err instanceof RollbackUsageError ||
     (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
   ) {
     o.err(`${(err as Error).message}\n\nRun "fieldbook help" for usage.`);

@@ -38,8 +38,8 @@ const ERROR_TABLE = {
   UNSUPPORTED_TYPE: {
     en: 'This file type is not supported',
     zh: '不支援此檔案類型',
-    hintEn: 'Supported: PDF, Word (.docx), text (.txt) and Markdown (.md).',
-    hintZh: '支援的格式：PDF、Word（.docx）、純文字（.txt）與 Markdown（.md）。',
+    hintEn: 'Supported: PDF, Word (.docx), text (.txt), Markdown (.md) and images (PNG, JPEG, TIFF; read by OCR).',
+    hintZh: '支援的格式：PDF、Word（.docx）、純文字（.txt）、Markdown（.md）與圖片（PNG、JPEG、TIFF，以 OCR 辨識）。',
   },
   LEGACY_DOC: {
     en: 'Old Word format (.doc) is not supported',
@@ -76,6 +76,30 @@ const ERROR_TABLE = {
     zh: 'PDF 頁數超過上限',
     hintEn: 'Split the document or raise the page limit in Settings.',
     hintZh: '請分割文件，或在設定中提高頁數上限。',
+  },
+  IMAGE_CORRUPT: {
+    en: 'The image is damaged or incomplete and cannot be read',
+    zh: '圖片檔已損壞或不完整，無法讀取',
+    hintEn: 'Copy it again from the scanner or camera, or scan the page again.',
+    hintZh: '請從掃描器或相機重新複製，或重新掃描該頁。',
+  },
+  IMAGE_TOO_LARGE: {
+    en: 'The image is too large to read safely',
+    zh: '圖片過大，無法安全讀取',
+    hintEn: 'Scan it again at 300 dpi or less, or split a multi-page TIFF into smaller files.',
+    hintZh: '請以 300 dpi 以下重新掃描，或將多頁 TIFF 分割成較小的檔案。',
+  },
+  IMAGE_NO_TEXT: {
+    en: 'No text was recognised in the image',
+    zh: '圖片中辨識不到文字',
+    hintEn: 'Check that it shows a document, sharp and upright, and that the OCR languages in Settings match it.',
+    hintZh: '請確認圖片是清晰、方向正確的文件，且設定中的 OCR 語言與文件相符。',
+  },
+  OCR_DISABLED: {
+    en: 'Images are read by OCR, which is turned off',
+    zh: '圖片需要 OCR 文字辨識，但 OCR 已關閉',
+    hintEn: 'An administrator can turn OCR on in Settings; then add the image again.',
+    hintZh: '請由管理員在設定中開啟 OCR，再重新加入圖片。',
   },
   DOCX_ENCRYPTED: {
     en: 'The Word document is password-protected',
@@ -203,6 +227,18 @@ const ERROR_TABLE = {
     hintEn: 'Versions only move forward; an administrator can roll back instead.',
     hintZh: '版本只能往前更新；如需退回請由管理員執行回復。',
   },
+  BUNDLE_TRUNCATED: {
+    en: 'The update bundle file is cut off',
+    zh: '更新包檔案不完整（被截斷）',
+    hintEn: 'The copy to the USB drive did not finish. Copy the bundle again and eject the drive safely.',
+    hintZh: '複製到 USB 隨身碟時未完成，請重新複製並安全移除隨身碟。',
+  },
+  BUNDLE_BASE_MISMATCH: {
+    en: 'This incremental update does not fit the version on this PC',
+    zh: '此增量更新包與本機的知識庫版本不符',
+    hintEn: 'Import the missing updates first, or ask for a full bundle.',
+    hintZh: '請先匯入中間缺少的更新包，或索取完整更新包。',
+  },
   ACCESS_DENIED: {
     en: 'Your role is not allowed to do this',
     zh: '您的角色無權執行此操作',
@@ -220,6 +256,18 @@ const ERROR_TABLE = {
     zh: '知識庫資料庫完整性檢查失敗',
     hintEn: 'Restore the latest backup or re-import the documents.',
     hintZh: '請還原最近的備份，或重新匯入文件。',
+  },
+  ROLLBACK_NO_SNAPSHOT: {
+    en: 'There is no saved copy of that knowledge-base version',
+    zh: '沒有該知識庫版本的保存副本',
+    hintEn: 'Choose one of the versions listed under USB Import → History.',
+    hintZh: '請從「USB 匯入 → 歷史紀錄」列出的版本中選擇。',
+  },
+  ROLLBACK_BUSY: {
+    en: 'An import or update is running',
+    zh: '正在匯入文件或套用更新',
+    hintEn: 'Wait until it has finished, then restore the version again.',
+    hintZh: '請等它完成後，再執行還原。',
   },
 } as const satisfies Record<string, ErrorText>;
 

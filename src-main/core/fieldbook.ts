@@ -70,6 +70,8 @@ export interface Fieldbook {
   embeddingStatus(): Promise<EmbeddingStatus>;
   /** Approve a model folder (records its weights' SHA-256) and make it the active embedding model. */
   useEmbeddingModel(name: string | null): Promise<EmbeddingStatus>;
+  /** Drop the loaded models; the next use loads them again and checks their approval (after a rollback). */
+  unloadModels(): Promise<void>;
   recoveredFromUncleanExit: boolean;
   close(): Promise<void>;
 }
@@ -249,6 +251,12 @@ export function openFieldbook(opts: FieldbookOptions = {}): Fieldbook {
       }
       settings = saveSettings(db, { embeddingModel: name });
       return embeddingStatus();
+    },
+    async unloadModels() {
+      await unloadLlm();
+      const previous = loaded;
+      loaded = null;
+      if (previous) await previous.embedder.then((e) => e.dispose()).catch(() => undefined);
     },
     async close() {
       parser?.close();

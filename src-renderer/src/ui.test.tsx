@@ -194,6 +194,85 @@ describe('renderer', () => {
     delete bridge.pathsForFiles;
   });
 
+  it('opens an image citation on the cited page with the passage boxed at the page scale', async () => {
+    results.openCitation = {
+      chunkId: 5,
+      docId: 9,
+      title: 'Coolant scan',
+      type: 'image',
+      sourcePath: '/m/coolant.tif',
+      page: 2,
+      pages: 2,
+      boxes: [{ page: 2, x: 100, y: 200, w: 600, h: 40 }],
+      text: 'Replace the shaft seal.',
+      documentText: null,
+      highlight: null,
+    };
+    results.getDocumentFile = {
+      type: 'image',
+      mime: 'image/png',
+      base64: 'iVBORw0KGgo=',
+      pageSize: { w: 1800, h: 900 },
+    };
+    const { App } = await import('./App');
+    render(<App />);
+    await screen.findByText('關鍵字搜尋');
+    fireEvent.change(screen.getByRole('textbox', { name: /詢問機台/ }), { target: { value: 'seal?' } });
+    const submit = document.querySelector('form.ask-box button[type=submit]');
+    if (!submit) throw new Error('no submit button');
+    fireEvent.click(submit);
+    await screen.findByTestId('answer');
+    fireEvent.click(screen.getByText(/PLC 故障復位程序/));
+    const image = (await screen.findByTestId('viewer-image')) as HTMLImageElement;
+    expect(calls.find((c) => c.method === 'getDocumentFile')?.input).toEqual({ docId: 9, page: 2 });
+    expect(image.getAttribute('src')).toBe('data:image/png;base64,iVBORw0KGgo=');
+    // Fitted to 900 px wide: scale 0.5, so the box sits at (50, 100), 300 × 20, plus its 4-px margin.
+    expect(image.getAttribute('width')).toBe('900');
+    const box = screen.getByTestId('highlight-box');
+    expect([box.style.left, box.style.top, box.style.width, box.style.height]).toEqual([
+      '46px',
+      '96px',
+      '308px',
+      '28px',
+    ]);
+    expect(screen.getByTestId('viewer-page').textContent).toMatch(/2 \/ 2/);
+  });
+
+  it('labels document types in the library (images as read by OCR)', async () => {
+    results.listDocuments = {
+      documents: [
+        {
+          id: 1,
+          sourcePath: '/m/coolant.tif',
+          title: 'Coolant scan',
+          type: 'image',
+          sha256: 'x',
+          sizeBytes: 1,
+          pages: 2,
+          language: 'en',
+          sensitivity: 'internal',
+          isSafety: false,
+          version: 1,
+          status: 'indexed',
+          warnings: [],
+          tags: {},
+          chunkCount: 2,
+          createdAt: '2026-01-01T00:00:00Z',
+          updatedAt: '2026-01-01T00:00:00Z',
+          indexedAt: '2026-01-01T00:00:00Z',
+        },
+      ],
+      failures: [],
+    };
+    const { App } = await import('./App');
+    render(<App />);
+    await screen.findByText('關鍵字搜尋');
+    fireEvent.click(screen.getByRole('button', { name: '文件庫' }));
+    await screen.findByText('圖片（OCR）');
+    fireEvent.change(screen.getByRole('textbox', { name: /搜尋清單/ }), { target: { value: '圖片' } });
+    expect(screen.getByText('Coolant scan')).toBeTruthy();
+  });
+
   it('switches the interface to English and saves the choice', async () => {
     const { App } = await import('./App');
     render(<App />);

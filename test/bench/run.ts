@@ -7,7 +7,7 @@
  *     384-d vectors (query embedding excluded), with a brute-force typed-array KNN as reference,
  *     and database size per 1k chunks.
  *
- * Options: --sizes 10000,100000   --queries 200   --skip-ingest
+ * Options: --sizes 10000,100000   --queries 200   --skip-ingest   --skip-ocr   --only-ocr
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -24,11 +24,14 @@ import { SYSTEM_PROMPT } from '../../src-main/core/answer/prompt';
 import { discoverEmbeddingModels, inspectEmbeddingModel, loadEmbedder } from '../../src-main/core/embed/embedder';
 import { defaultThreads, startLlm } from '../../src-main/core/llm/llm-client';
 import { discoverLlmModels } from '../../src-main/core/llm/llm-models';
-import { corpusDir, evalDir, hasCorpus, repoRoot } from '../support/paths';
+import { corpusDir, evalDir, hasCorpus, repoRoot, samplesDir, tempDir } from '../support/paths';
 import { writeTinyEmbedder } from '../support/tiny-embedder';
 import { characterErrorRate } from '../support/cer';
-import { closeOcr } from '../../src-main/core/ingest/ocr';
+import { closeOcr, renderPdfPage } from '../../src-main/core/ingest/ocr';
 import { parseDocument } from '../../src-main/core/ingest/parse-file';
+import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
+import sharp from 'sharp';
+import { tiffPages } from '../support/images';
 import { writeTinyGguf } from '../support/tiny-gguf';
 
 const args = process.argv.slice(2);
@@ -369,15 +372,88 @@ async function benchOcr(): Promise<void> {
   await closeOcr();
 }
 
+/**
+ * OCR of images: A4 pages of the sample PDFs rendered at 300 dpi (like a scan) and saved as PNG,
+ * JPEG and a 2-page CCITT G4 TIFF that records its 300 dpi (read at the 200-dpi OCR setting);
+ * seconds per page and character error rate against the PDFs' own text layers.
+ */
+async function benchOcrImages(): Promise<void> {
+  const ocr = { enabled: true, languages: ['eng', 'chi_tra'], dpi: 200 };
+  console.log('\n## OCR of images (tesseract.js, eng+chi_tra; A4 pages rendered at 300 dpi)');
+  const tmp = tempDir('fieldbook-bench-');
+  try {
+    const pages: Array<{ label: string; png: Buffer; truth: string }> = [];
+    for (const [name, n, label] of [
+      ['conveyor-maintenance_en.pdf', 1, 'English'],
+      ['plc-fault-reset_zh-TW.pdf', 3, 'zh-TW'],
+    ] as const) {
+      const file = path.join(samplesDir, name);
+      const pdf = await getDocument({ data: new Uint8Array(fs.readFileSync(file)), isEvalSupported: false }).promise;
+      const png = await renderPdfPage(pdf, n, 300);
+      await pdf.destroy();
+      const layer = await parseDocument(file, DEFAULT_SETTINGS.limits);
+      const truth = layer.blocks
+        .filter((b) => b.page === n)
+        .map((b) => b.text)
+        .join('');
+      pages.push({ label, png, truth });
+    }
+    const squash = (t: string): string => t.normalize('NFKC').replace(/\s+/g, '');
+    // Start the OCR worker first so the figures are per page.
+    fs.writeFileSync(path.join(tmp.dir, 'warm.png'), pages[0]?.png ?? Buffer.alloc(0));
+    await parseDocument(path.join(tmp.dir, 'warm.png'), DEFAULT_SETTINGS.limits, undefined, ocr);
+    for (const p of pages) {
+      for (const [ext, data] of [
+        ['png', p.png],
+        ['jpg', await sharp(p.png).jpeg({ quality: 85 }).toBuffer()],
+      ] as const) {
+        const file = path.join(tmp.dir, `${p.label}.${ext}`);
+        fs.writeFileSync(file, data);
+        const t0 = performance.now();
+        const doc = await parseDocument(file, DEFAULT_SETTINGS.limits, undefined, ocr);
+        const s = (performance.now() - t0) / 1000;
+        const cer = characterErrorRate(squash(doc.blocks.map((b) => b.text).join('')), squash(p.truth));
+        console.log(
+          `${p.label} ${ext.toUpperCase()} (2480 × 3508 px, ${mb(data.length)}): ${s.toFixed(1)} s; character error rate ${(cer * 100).toFixed(1)}%`,
+        );
+      }
+    }
+    const tif = path.join(tmp.dir, 'both.tif');
+    fs.writeFileSync(
+      tif,
+      await tiffPages(
+        pages.map((p) => p.png),
+        300,
+        'ccittfax4',
+      ),
+    );
+    const t0 = performance.now();
+    const doc = await parseDocument(tif, DEFAULT_SETTINGS.limits, undefined, ocr);
+    const s = (performance.now() - t0) / 1000;
+    console.log(`2-page G4 TIFF at 300 dpi, read at 200 dpi: ${(s / (doc.pages ?? 1)).toFixed(1)} s/page`);
+  } finally {
+    await closeOcr();
+    tmp.cleanup();
+  }
+}
+
 async function main(): Promise<void> {
   console.log(`# Fieldbook benchmarks — ${new Date().toISOString()}`);
   console.log(
     `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${mb(os.totalmem())} RAM, Node ${process.version}`,
   );
+  if (args.includes('--only-ocr')) {
+    await benchOcr();
+    await benchOcrImages();
+    return;
+  }
   if (!args.includes('--skip-ingest')) await benchIngest();
   await benchEmbedding();
   await benchLlm();
-  if (!args.includes('--skip-ocr')) await benchOcr();
+  if (!args.includes('--skip-ocr')) {
+    await benchOcr();
+    await benchOcrImages();
+  }
   for (const size of SIZES) await benchQueries(size);
   console.log(`\npeak RSS of the benchmark process: ${mb(process.resourceUsage().maxRSS * 1024)}`);
 }

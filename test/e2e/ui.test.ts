@@ -3,20 +3,20 @@
  * the desktop app): add documents and watch progress, ask in zh-TW and English, open a
  * citation at the cited page, give feedback. Screenshots go to test/artifacts/.
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildRenderer, CHROMIUM, hasChromium, launchBrowser } from '../support/browser';
 import { createApi } from '../../src-main/api/handlers';
 import { createAccessSession, DEFAULT_IDLE_MS } from '../../src-main/core/access/roles';
-import { exportBundle, generateSigningKeys, trustKey } from '../../src-main/core/sync/bundle';
+import { exportBundle } from '../../src-main/core/sync/bundle-export';
+import { generateSigningKeys, trustKey } from '../../src-main/core/sync/bundle-keys';
+import { packBundle } from '../../src-main/core/sync/bundle-archive';
 import { startHttpBridge, type HttpBridge } from '../../src-main/api/http-bridge';
 import { openFieldbook, type Fieldbook } from '../../src-main/core/fieldbook';
 import { corpusFile, hasCorpus, repoRoot, samplesDir, tempDir } from '../support/paths';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const hasChromium = fs.existsSync(CHROMIUM);
 const artifacts = path.join(repoRoot, 'test', 'artifacts');
 
 if (!hasChromium) console.warn(`e2e skipped: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
@@ -42,41 +42,11 @@ describe.skipIf(!hasChromium || !hasCorpus)('desktop UI in Chromium over the HTT
     fs.copyFileSync(corpusFile('osha3170_safeguarding_amputations.pdf'), path.join(docs, 'osha-safeguarding.pdf'));
     fs.copyFileSync(corpusFile('washer_overflow_sensor_sop.docx'), path.join(docs, 'washer-sop.docx'));
     const staticDir = path.join(tmp.dir, 'renderer');
-    // The same production build as `npm run build:renderer`, in its own process (vitest's NODE_ENV=test
-    // would otherwise leak into the bundle).
-    execFileSync(
-      process.execPath,
-      [
-        path.join(repoRoot, 'node_modules', 'vite', 'bin', 'vite.js'),
-        'build',
-        '--config',
-        'src-renderer/vite.config.ts',
-        '--outDir',
-        staticDir,
-        '--logLevel',
-        'error',
-      ],
-      { cwd: repoRoot, env: { ...process.env, NODE_ENV: 'production' }, stdio: 'inherit' },
-    );
+    buildRenderer(staticDir);
     fb = openFieldbook({ home: path.join(tmp.dir, 'home'), embeddingModelRoots: [], llmModelRoots: [] });
     const session = createAccessSession({ db: fb.db, actor: 'e2e', idleMs: DEFAULT_IDLE_MS, now: () => new Date() });
     bridge = await startHttpBridge(createApi(fb, { transport: 'http' }), { staticDir, db: fb.db, session });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-      ],
-    });
-    page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
-    page.on('pageerror', (e) => console.error('page error:', e.stack));
-    page.on('console', (m) => {
-      if (m.type() === 'error') console.error('console error:', m.text());
-    });
+    ({ browser, page } = await launchBrowser());
   }, 180_000);
 
   afterAll(async () => {
@@ -181,23 +151,31 @@ describe.skipIf(!hasChromium || !hasCorpus)('desktop UI in Chromium over the HTT
     await shot('10-datasets');
   });
 
-  it('imports a signed USB bundle: verify, review, approve, apply', async () => {
+  it('imports a signed one-file USB bundle: verify, review with preview, approve, apply', async () => {
     const keys = generateSigningKeys();
     trustKey(fb.db, keys.publicKeyPem, 'Master workstation', new Date());
     const master = openFieldbook({ home: path.join(tmp.dir, 'master'), embeddingModelRoots: [], llmModelRoots: [] });
-    const usb = path.join(tmp.dir, 'usb', 'kb-update');
+    const folder = path.join(tmp.dir, 'usb-build', 'kb-update');
+    const usb = path.join(tmp.dir, 'usb', 'kb-update.fbbundle');
     try {
       await master.ingest.ingest([path.join(samplesDir, 'troubleshooting-log.md')]);
-      exportBundle(master.db, { privateKeyPem: keys.privateKeyPem, outDir: usb, now: new Date() });
+      exportBundle(master.db, { privateKeyPem: keys.privateKeyPem, outDir: folder, now: new Date() });
+      fs.mkdirSync(path.dirname(usb), { recursive: true });
+      await packBundle(folder, usb);
     } finally {
       await master.close();
     }
     await page.getByRole('button', { name: 'USB Import' }).click();
-    await page.getByLabel('Bundle folder').fill(usb);
+    await page.getByLabel('Bundle folder or .fbbundle file').fill(usb);
     await page.getByRole('button', { name: 'Verify and stage' }).click();
     await page.getByText('Review the changes').waitFor({ timeout: 30_000 });
+    expect(await page.locator('.bundle-info').textContent()).toContain('Master workstation');
+    await page.getByRole('button', { name: 'Preview' }).first().click();
+    await page.locator('.bundle-preview .excerpt', { hasText: 'E-203' }).waitFor({ timeout: 30_000 });
+    await shot('11a-usb-preview');
+    await page.getByRole('button', { name: 'Close preview' }).click();
     await page.getByRole('button', { name: 'Approve all' }).click();
-    await page.locator('td', { hasText: 'approved' }).first().waitFor();
+    await page.locator('td', { hasText: 'Approved' }).first().waitFor();
     await shot('11-usb-review');
     await page.getByRole('button', { name: 'Apply approved changes' }).click();
     await page.getByText(/Applied: knowledge base is now v1/).waitFor({ timeout: 30_000 });

@@ -11,17 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyAudit } from '../../src-main/core/audit/audit-log';
 import { openFieldbook, type Fieldbook } from '../../src-main/core/fieldbook';
 import { listDocuments } from '../../src-main/core/store/documents';
-import {
-  applyBundle,
-  decide,
-  exportBundle,
-  generateSigningKeys,
-  kbIdentity,
-  stageBundle,
-  trustKey,
-  verifyBundle,
-  type BundleManifest,
-} from '../../src-main/core/sync/bundle';
+import { exportBundle } from '../../src-main/core/sync/bundle-export';
+import { applyBundle, decide, stageBundle, verifyBundle } from '../../src-main/core/sync/bundle-import';
+import { generateSigningKeys, trustKey } from '../../src-main/core/sync/bundle-keys';
+import { kbIdentity, type BundleManifest } from '../../src-main/core/sync/bundle-manifest';
 import { repoRoot, samplesDir, tempDir } from '../support/paths';
 import { writeTinyEmbedder } from '../support/tiny-embedder';
 import { writeTinyGguf } from '../support/tiny-gguf';
@@ -265,55 +258,61 @@ describe('USB bundles', () => {
     }
   });
 
-  it('a crash during apply leaves the previous version intact; apply then succeeds; rollback restores it', async () => {
-    await master.ingest.ingest([path.join(samplesDir, 'plc-fault-reset_zh-TW.pdf')], { sensitivity: 'internal' });
-    const bundle2 = path.join(tmp.dir, 'usb', 'bundle-2');
-    const m2 = exportBundle(master.db, { privateKeyPem: keys.privateKeyPem, outDir: bundle2, now: new Date() });
-    expect(m2.version).toBeGreaterThan(manifest1.version);
-    const stage = cli(targetHome, ['bundle', 'stage', bundle2, '--json']);
-    expect(stage.status).toBe(0);
-    const staged = JSON.parse(String(stage.stdout)) as { bundleId: string; items: Array<{ kind: string }> };
-    expect(staged.items.map((i) => i.kind).sort()).toEqual(['new', 'unchanged', 'unchanged']);
-    expect(cli(targetHome, ['bundle', 'approve', staged.bundleId, '--all', '--name', 'Reviewer Lin']).status).toBe(0);
+  it(
+    'a crash during apply leaves the previous version intact; apply then succeeds; rollback restores it',
+    { timeout: 240_000 },
+    async () => {
+      await master.ingest.ingest([path.join(samplesDir, 'plc-fault-reset_zh-TW.pdf')], { sensitivity: 'internal' });
+      const bundle2 = path.join(tmp.dir, 'usb', 'bundle-2');
+      const m2 = exportBundle(master.db, { privateKeyPem: keys.privateKeyPem, outDir: bundle2, now: new Date() });
+      expect(m2.version).toBeGreaterThan(manifest1.version);
+      const stage = cli(targetHome, ['bundle', 'stage', bundle2, '--json']);
+      expect(stage.status).toBe(0);
+      const staged = JSON.parse(String(stage.stdout)) as { bundleId: string; items: Array<{ kind: string }> };
+      expect(staged.items.map((i) => i.kind).sort()).toEqual(['new', 'unchanged', 'unchanged']);
+      expect(cli(targetHome, ['bundle', 'approve', staged.bundleId, '--all', '--name', 'Reviewer Lin']).status).toBe(0);
 
-    const crashed = cli(targetHome, ['bundle', 'apply', staged.bundleId], { FIELDBOOK_TEST_CRASH_BEFORE_COMMIT: '1' });
-    expect(crashed.signal).toBe('SIGKILL');
-    await withTarget(async (fb) => {
-      expect(fb.recoveredFromUncleanExit).toBe(true);
-      expect(kbIdentity(fb.db).version).toBe(1);
-      expect(listDocuments(fb.db)).toHaveLength(2);
-      expect(fb.db.pragma('integrity_check', { simple: true })).toBe('ok');
-    });
-
-    const applied = cli(targetHome, ['bundle', 'apply', staged.bundleId, '--json']);
-    expect(applied.status).toBe(0);
-    expect(JSON.parse(String(applied.stdout))).toMatchObject({ version: 2, applied: 1 });
-    await withTarget(async (fb) => expect(listDocuments(fb.db)).toHaveLength(3));
-
-    // Versions only move forward: the first bundle is now too old.
-    await withTarget(async (fb) => {
-      const fresh = copyBundle('bundle-1-again');
-      resign(fresh, (m) => {
-        m.bundleId = '00000000-0000-4000-8000-000000000001';
+      const crashed = cli(targetHome, ['bundle', 'apply', staged.bundleId], {
+        FIELDBOOK_TEST_CRASH_BEFORE_COMMIT: '1',
       });
-      await expect(stageBundle(fb.db, fb.home, fresh, new Date())).rejects.toMatchObject({
-        code: 'BUNDLE_OLD_VERSION',
+      expect(crashed.signal).toBe('SIGKILL');
+      await withTarget(async (fb) => {
+        expect(fb.recoveredFromUncleanExit).toBe(true);
+        expect(kbIdentity(fb.db).version).toBe(1);
+        expect(listDocuments(fb.db)).toHaveLength(2);
+        expect(fb.db.pragma('integrity_check', { simple: true })).toBe('ok');
       });
-    });
 
-    const rollback = cli(targetHome, ['bundle-rollback', '--to', '1']);
-    expect(rollback.status).toBe(0);
-    await withTarget(async (fb) => {
-      expect(kbIdentity(fb.db).version).toBe(1);
-      expect(listDocuments(fb.db)).toHaveLength(2);
-      const audit = verifyAudit(fb.db);
-      expect(audit.ok).toBe(true);
-      const actions = (
-        fb.db.prepare('SELECT action FROM audit_log ORDER BY id').all() as Array<{ action: string }>
-      ).map((r) => r.action);
-      expect(actions).toEqual(
-        expect.arrayContaining(['bundle.stage', 'bundle.approve', 'bundle.apply', 'bundle.rollback']),
-      );
-    });
-  });
+      const applied = cli(targetHome, ['bundle', 'apply', staged.bundleId, '--json']);
+      expect(applied.status).toBe(0);
+      expect(JSON.parse(String(applied.stdout))).toMatchObject({ version: 2, applied: 1 });
+      await withTarget(async (fb) => expect(listDocuments(fb.db)).toHaveLength(3));
+
+      // Versions only move forward: the first bundle is now too old.
+      await withTarget(async (fb) => {
+        const fresh = copyBundle('bundle-1-again');
+        resign(fresh, (m) => {
+          m.bundleId = '00000000-0000-4000-8000-000000000001';
+        });
+        await expect(stageBundle(fb.db, fb.home, fresh, new Date())).rejects.toMatchObject({
+          code: 'BUNDLE_OLD_VERSION',
+        });
+      });
+
+      const rollback = cli(targetHome, ['bundle-rollback', '--to', '1']);
+      expect(rollback.status).toBe(0);
+      await withTarget(async (fb) => {
+        expect(kbIdentity(fb.db).version).toBe(1);
+        expect(listDocuments(fb.db)).toHaveLength(2);
+        const audit = verifyAudit(fb.db);
+        expect(audit.ok).toBe(true);
+        const actions = (
+          fb.db.prepare('SELECT action FROM audit_log ORDER BY id').all() as Array<{ action: string }>
+        ).map((r) => r.action);
+        expect(actions).toEqual(
+          expect.arrayContaining(['bundle.stage', 'bundle.approve', 'bundle.apply', 'bundle.rollback']),
+        );
+      });
+    },
+  );
 });

@@ -29,6 +29,7 @@ export type AuditAction =
   | 'bundle.reject'
   | 'bundle.apply'
   | 'bundle.trust'
+  | 'bundle.untrust'
   | 'bundle.rollback'
   | 'access.denied';
 

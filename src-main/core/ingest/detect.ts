@@ -15,13 +15,42 @@ const EXTENSION_TYPES: Record<string, DocType> = {
   '.text': 'txt',
   '.md': 'md',
   '.markdown': 'md',
+  '.png': 'image',
+  '.jpg': 'image',
+  '.jpeg': 'image',
+  '.tif': 'image',
+  '.tiff': 'image',
 };
+
+/** Image extensions (read by OCR; a folder scan skips them while OCR is off). */
+export const IMAGE_EXTENSIONS = new Set(
+  Object.entries(EXTENSION_TYPES)
+    .filter(([, type]) => type === 'image')
+    .map(([ext]) => ext),
+);
 
 /** Extensions a folder scan picks up (.doc is included so it gets its own clear error). */
 export const SCANNED_EXTENSIONS = new Set([...Object.keys(EXTENSION_TYPES), '.doc']);
 
 const OLE_SIGNATURE = Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]);
 const ZIP_SIGNATURE = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
+
+export type ImageFormat = 'png' | 'jpeg' | 'tiff';
+
+const IMAGE_SIGNATURES: Array<{ format: ImageFormat; bytes: number[] }> = [
+  { format: 'png', bytes: [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a] },
+  { format: 'jpeg', bytes: [0xff, 0xd8, 0xff] },
+  { format: 'tiff', bytes: [0x49, 0x49, 0x2a, 0x00] }, // little-endian TIFF
+  { format: 'tiff', bytes: [0x4d, 0x4d, 0x00, 0x2a] }, // big-endian TIFF
+  { format: 'tiff', bytes: [0x49, 0x49, 0x2b, 0x00] }, // BigTIFF
+  { format: 'tiff', bytes: [0x4d, 0x4d, 0x00, 0x2b] },
+];
+
+/** The image format from a file's first bytes, or null when they are not a PNG, JPEG or TIFF signature. */
+export function imageFormatOf(head: Uint8Array): ImageFormat | null {
+  const sig = IMAGE_SIGNATURES.find((s) => s.bytes.every((b, i) => head[i] === b));
+  return sig?.format ?? null;
+}
 
 function readHead(file: string, bytes: number): Buffer {
   const fd = fs.openSync(file, 'r');
@@ -71,6 +100,11 @@ export function detectFile(file: string, limits: IngestLimits): DetectedFile {
     if (head.subarray(0, 8).equals(OLE_SIGNATURE)) throw new FieldbookError('DOCX_ENCRYPTED', { file });
     if (!head.subarray(0, 4).equals(ZIP_SIGNATURE)) {
       throw new FieldbookError('WRONG_EXTENSION', { file, detail: 'not a Word (.docx) package' });
+    }
+  } else if (type === 'image') {
+    // A PNG saved as .jpg is still an image; anything else behind an image extension is not.
+    if (!imageFormatOf(head)) {
+      throw new FieldbookError('WRONG_EXTENSION', { file, detail: 'not a PNG, JPEG or TIFF image' });
     }
   } else if (head.includes(0)) {
     // Text files never contain NUL bytes (UTF-16 files start with a BOM and are handled by the text reader).

@@ -20,7 +20,7 @@ import {
 } from '../store/documents';
 import { deleteVectors, ensureVectorSpace, insertVector } from '../store/vectors';
 import { sha256File } from '../util/hash';
-import { SCANNED_EXTENSIONS } from './detect';
+import { IMAGE_EXTENSIONS, SCANNED_EXTENSIONS } from './detect';
 import type { ParserPool } from './parser-pool';
 import type { ParseResult } from './types';
 
@@ -87,7 +87,7 @@ export interface IngestDeps {
   getEmbedder: () => Promise<Embedder | null>;
   limits: () => IngestLimits;
   chunking: () => ChunkSettings;
-  /** OCR for pages without a text layer (off when absent). */
+  /** OCR for pages without a text layer and for images (off when absent). */
   ocr?: () => OcrSettings;
   now?: () => Date;
 }
@@ -96,19 +96,28 @@ interface Expanded {
   files: string[];
   folders: string[];
   missing: string[];
+  /** Images found in folders but left out because OCR is off (they are not "missing"). */
+  skipped: string[];
 }
 
-/** Expand folders (recursively) into supported files; keep named files even if unsupported (they get an error). */
-export function expandPaths(paths: string[]): Expanded {
+/**
+ * Expand folders (recursively) into supported files; keep named files even if unsupported (they get an error).
+ * Images in folders are picked up only when they can be read (`images`: OCR is on).
+ */
+export function expandPaths(paths: string[], opts: { images?: boolean } = {}): Expanded {
   const files = new Set<string>();
   const folders: string[] = [];
   const missing: string[] = [];
+  const skipped: string[] = [];
   const walk = (dir: string): void => {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       if (entry.name.startsWith('.') || entry.name.startsWith('~$')) continue;
       const full = path.join(dir, entry.name);
+      const ext = path.extname(entry.name).toLowerCase();
       if (entry.isDirectory()) walk(full);
-      else if (entry.isFile() && SCANNED_EXTENSIONS.has(path.extname(entry.name).toLowerCase())) files.add(full);
+      else if (!entry.isFile() || !SCANNED_EXTENSIONS.has(ext)) continue;
+      else if (opts.images === false && IMAGE_EXTENSIONS.has(ext)) skipped.push(full);
+      else files.add(full);
     }
   };
   for (const p of paths) {
@@ -125,7 +134,7 @@ export function expandPaths(paths: string[]): Expanded {
       walk(abs);
     } else files.add(abs);
   }
-  return { files: [...files].sort(), folders, missing };
+  return { files: [...files].sort(), folders, missing, skipped };
 }
 
 function embeddingText(title: string, headingPath: string[], text: string): string {
@@ -293,7 +302,7 @@ export function createIngestService(deps: IngestDeps): IngestService {
   return {
     async ingest(paths, opts = {}, onProgress, signal) {
       onProgress?.({ phase: 'scan', fileIndex: 0, fileCount: 0 });
-      const expanded = expandPaths(paths);
+      const expanded = expandPaths(paths, { images: deps.ocr?.().enabled === true });
       const removed: string[] = [];
       const missingReports: FileReport[] = [];
       for (const m of expanded.missing) {
@@ -308,7 +317,7 @@ export function createIngestService(deps: IngestDeps): IngestService {
         }
       }
       if (opts.removeMissing && expanded.folders.length) {
-        const present = new Set(expanded.files);
+        const present = new Set([...expanded.files, ...expanded.skipped]);
         const docs = db.prepare('SELECT id, source_path FROM documents').all() as Array<{
           id: number;
           source_path: string;

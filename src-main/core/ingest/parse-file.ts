@@ -9,6 +9,7 @@ import { detectLanguage } from '../text/normalize';
 import { chunkBlocks } from './chunker';
 import { detectFile } from './detect';
 import { parseDocx } from './parse-docx';
+import { parseImage } from './parse-image';
 import { parsePdf } from './parse-pdf';
 import { parseText } from './parse-text';
 import type { ParseProgress } from './parser-protocol';
@@ -35,6 +36,8 @@ export async function parseDocument(
     case 'txt':
     case 'md':
       return parseText(data, detected.type, file);
+    case 'image':
+      return parseImage(data, limits, file, onPage, ocr);
   }
 }
 

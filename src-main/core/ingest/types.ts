@@ -1,8 +1,17 @@
 /** The data that flows through ingestion: file → parsed blocks → chunks. */
 
-export type DocType = 'pdf' | 'docx' | 'txt' | 'md';
+/** Document types; 'image' is a PNG, JPEG or TIFF read by OCR (one page per image or TIFF page). */
+export const DOC_TYPES = ['pdf', 'docx', 'txt', 'md', 'image'] as const;
+export type DocType = (typeof DOC_TYPES)[number];
 
-/** A rectangle on a page in PDF points, origin at the page's top-left corner. */
+export function isDocType(value: string): value is DocType {
+  return (DOC_TYPES as readonly string[]).includes(value);
+}
+
+/**
+ * A rectangle on a page, origin at the page's top-left corner: in PDF points for PDFs,
+ * in pixels of the upright image for images.
+ */
 export interface Box {
   page: number;
   x: number;
@@ -21,7 +30,7 @@ export interface Block {
   level?: number;
   /** 1-based page, or null for formats without pages (DOCX, text). */
   page: number | null;
-  /** Where the text sits on its page (PDF only), for highlighting. */
+  /** Where the text sits on its page (PDFs and images), for highlighting. */
   boxes: Box[];
   /** Set when the text was read by OCR: the recogniser's mean confidence (0–100). */
   ocrConfidence?: number;
@@ -30,9 +39,9 @@ export interface Block {
 export interface ParsedDocument {
   type: DocType;
   title: string;
-  /** Page count for PDFs, null otherwise. */
+  /** Page count for PDFs and images, null otherwise. */
   pages: number | null;
-  /** Page sizes in points (PDF only), index 0 = page 1. */
+  /** Page sizes in box units (PDF points, image pixels), index 0 = page 1. */
   pageSizes: Array<{ w: number; h: number }>;
   blocks: Block[];
   /** Non-fatal findings, e.g. pages without a text layer. */

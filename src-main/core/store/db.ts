@@ -7,7 +7,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
 import { FieldbookError } from '../errors';
-import { MIGRATIONS } from './migrations';
+import { MIGRATIONS, type Migration, type SchemaEdit } from './migrations';
 
 export type Db = Database.Database;
 
@@ -25,18 +25,52 @@ export function schemaVersion(db: Db): number {
   return db.pragma('user_version', { simple: true }) as number;
 }
 
-function migrate(db: Db): void {
+/**
+ * SQLite's procedure for schema changes that existing rows already satisfy
+ * (sqlite.org/lang_altertable.html#otheralter): rewrite the CREATE text, move the schema
+ * cookie so other connections re-read it, and re-read it here. Runs inside the migration's
+ * transaction, so a failure leaves the schema as it was.
+ */
+function editTableSchema(db: Db, edit: SchemaEdit): void {
+  const row = db.prepare("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?").get(edit.table) as
+    { sql: string } | undefined;
+  if (!row || row.sql.split(edit.replace).length !== 2) {
+    throw new Error(`migration: "${edit.replace}" does not occur exactly once in table ${edit.table}`);
+  }
+  const cookie = db.pragma('schema_version', { simple: true }) as number;
+  db.pragma('writable_schema = ON');
+  db.prepare("UPDATE sqlite_schema SET sql = ? WHERE type = 'table' AND name = ?").run(
+    row.sql.replace(edit.replace, edit.with),
+    edit.table,
+  );
+  db.pragma(`schema_version = ${cookie + 1}`);
+  // RESET turns writing off and re-reads the schema: a statement SQLite cannot parse fails here.
+  db.pragma('writable_schema = RESET');
+  db.prepare(`SELECT * FROM "${edit.table}" LIMIT 0`).all();
+}
+
+/** Bring the schema up to date (`steps` is for tests that build an older schema first). */
+export function migrate(db: Db, steps: readonly Migration[] = MIGRATIONS): void {
   const current = schemaVersion(db);
-  const latest = MIGRATIONS.length;
+  const latest = steps.length;
   if (current > latest) {
     throw new FieldbookError('DATABASE_NEWER', { detail: `schema ${current}, this build knows ${latest}` });
   }
   for (let v = current; v < latest; v++) {
-    const step = MIGRATIONS[v] as string;
-    db.transaction(() => {
-      db.exec(step);
-      db.pragma(`user_version = ${v + 1}`);
-    })();
+    const step = steps[v] as Migration;
+    // better-sqlite3 opens connections in defensive mode, which forbids writing the schema table:
+    // lift it for this one step only.
+    const schemaEdit = typeof step !== 'string';
+    if (schemaEdit) db.unsafeMode(true);
+    try {
+      db.transaction(() => {
+        if (typeof step === 'string') db.exec(step);
+        else editTableSchema(db, step);
+        db.pragma(`user_version = ${v + 1}`);
+      })();
+    } finally {
+      if (schemaEdit) db.unsafeMode(false);
+    }
   }
 }
 

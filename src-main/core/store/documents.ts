@@ -160,7 +160,6 @@ export function writeDocument(db: Db, doc: NewDocument, now: Date): number {
     `INSERT INTO chunks(doc_id, ord, page_start, page_end, heading_path, text, positions, embedded, ocr_confidence)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  const insFts = db.prepare('INSERT INTO chunk_fts(rowid, body, codes, title) VALUES (?, ?, ?, ?)');
   doc.chunks.forEach((chunk, i) => {
     const vector = doc.vectors?.[i];
     const res = insChunk.run(
@@ -175,11 +174,21 @@ export function writeDocument(db: Db, doc: NewDocument, now: Date): number {
       chunk.ocrConfidence ?? null,
     );
     const chunkId = BigInt(res.lastInsertRowid);
-    const context = chunkContext(doc.title, chunk.headingPath);
-    insFts.run(chunkId, indexText(chunk.text), extractCodes(`${context}\n${chunk.text}`).join(' '), indexText(context));
+    insertChunkIndex(db, chunkId, doc.title, chunk.headingPath, chunk.text);
     if (vector) insertVector(db, chunkId, vector);
   });
   return docId;
+}
+
+/** Write a chunk's keyword-index row (rowid = chunk id; call inside a transaction). */
+export function insertChunkIndex(db: Db, chunkId: bigint, title: string, headingPath: string[], text: string): void {
+  const context = chunkContext(title, headingPath);
+  db.prepare('INSERT INTO chunk_fts(rowid, body, codes, title) VALUES (?, ?, ?, ?)').run(
+    chunkId,
+    indexText(text),
+    extractCodes(`${context}\n${text}`).join(' '),
+    indexText(context),
+  );
 }
 
 /** Delete a document's chunks, index rows and vectors, then the document (call inside a transaction). */
@@ -239,6 +248,12 @@ export function getChunks(db: Db, ids: number[]): Map<number, ChunkRecord> {
     .all(JSON.stringify(ids)) as ChunkRow[];
   for (const r of rows) out.set(r.id, toChunkRecord(r));
   return out;
+}
+
+/** Every chunk of a document, in order. */
+export function documentChunks(db: Db, docId: number): ChunkRecord[] {
+  const rows = db.prepare('SELECT * FROM chunks WHERE doc_id = ? ORDER BY ord').all(docId) as ChunkRow[];
+  return rows.map(toChunkRecord);
 }
 
 export function setDocumentLabels(

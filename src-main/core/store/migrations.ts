@@ -2,7 +2,26 @@
  * Schema migrations. Index i upgrades user_version i → i+1. Never edit a shipped step;
  * add a new one.
  */
-export const MIGRATIONS: readonly string[] = [
+
+/**
+ * An in-place edit of one table's CREATE statement, for changes every existing row already
+ * satisfies (e.g. one more value allowed by a CHECK). `db.ts` applies it with SQLite's
+ * writable_schema procedure (sqlite.org/lang_altertable.html#otheralter): no row is copied or
+ * dropped, so children with ON DELETE CASCADE are untouched — unlike rebuilding the table,
+ * whose DROP would delete them (foreign keys stay on inside a migration's transaction).
+ */
+export interface SchemaEdit {
+  table: string;
+  /** Text that must occur exactly once in the table's CREATE statement… */
+  replace: string;
+  /** …and what it becomes. */
+  with: string;
+}
+
+/** A step: SQL run as is, or an in-place schema edit. */
+export type Migration = string | SchemaEdit;
+
+export const MIGRATIONS: readonly Migration[] = [
   /* 1: documents, chunks, keyword index, ingest jobs, settings, models */ `
   CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
@@ -233,4 +252,23 @@ export const MIGRATIONS: readonly string[] = [
   /* 9: chunks read by OCR carry the recogniser's confidence */ `
   ALTER TABLE chunks ADD COLUMN ocr_confidence REAL;
   `,
+  /* bundle export history on the publishing workstation: what each version held, for incremental bundles */ `
+  CREATE TABLE bundle_exports (
+    version      INTEGER PRIMARY KEY,
+    bundle_id    TEXT NOT NULL UNIQUE,
+    base_version INTEGER NOT NULL,
+    created_at   TEXT NOT NULL,
+    documents    TEXT NOT NULL
+  );
+  `,
+  /* a rolled-back bundle import is marked so (and can be staged again): one more value in bundle_imports.status's CHECK */ {
+    table: 'bundle_imports',
+    replace: "CHECK (status IN ('staged','applied','rejected'))",
+    with: "CHECK (status IN ('staged','applied','rejected','rolled-back'))",
+  },
+  /* documents can be images (PNG/JPEG/TIFF read by OCR): one more value in documents.type's CHECK */ {
+    table: 'documents',
+    replace: "CHECK (type IN ('pdf','docx','txt','md'))",
+    with: "CHECK (type IN ('pdf','docx','txt','md','image'))",
+  },
 ];

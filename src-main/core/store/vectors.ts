@@ -9,7 +9,7 @@
  */
 import type { Db } from './db';
 
-const BINARY_TABLE = 'chunk_vec_bin';
+export const BINARY_TABLE = 'chunk_vec_bin';
 /**
  * Candidates taken from the binary index per result wanted. sqlite-vec's top-k cost grows
  * with k, so this is a speed/recall trade-off; `npm run bench` prints the recall against
@@ -57,15 +57,26 @@ function bitWidth(dim: number): number {
 export function ensureVectorSpace(db: Db, space: VectorSpace): boolean {
   const current = currentVectorSpace(db);
   if (current && current.modelId === space.modelId && current.dim === space.dim) return false;
-  db.transaction(() => {
-    db.exec(`DROP TABLE IF EXISTS ${BINARY_TABLE}`);
-    db.exec('DELETE FROM chunk_vectors');
-    db.exec(`CREATE VIRTUAL TABLE ${BINARY_TABLE} USING vec0(embedding bit[${bitWidth(Math.trunc(space.dim))}])`);
-    db.exec('UPDATE chunks SET embedded = 0');
-    setMeta(db, 'embedding.model_id', space.modelId);
-    setMeta(db, 'embedding.dim', String(space.dim));
-  })();
+  db.transaction(() => replaceVectorSpace(db, space))();
   return true;
+}
+
+/**
+ * Drop every vector and start an empty index for `space` (none when null); every chunk is
+ * then unembedded. Call inside a transaction.
+ */
+export function replaceVectorSpace(db: Db, space: VectorSpace | null): void {
+  // Always `main.`: an unqualified DROP would find the table in an attached database too.
+  db.exec(`DROP TABLE IF EXISTS main.${BINARY_TABLE}`);
+  db.exec('DELETE FROM main.chunk_vectors');
+  db.exec('UPDATE main.chunks SET embedded = 0 WHERE embedded != 0');
+  if (!space) {
+    db.prepare("DELETE FROM main.meta WHERE key IN ('embedding.model_id', 'embedding.dim')").run();
+    return;
+  }
+  db.exec(`CREATE VIRTUAL TABLE main.${BINARY_TABLE} USING vec0(embedding bit[${bitWidth(Math.trunc(space.dim))}])`);
+  setMeta(db, 'embedding.model_id', space.modelId);
+  setMeta(db, 'embedding.dim', String(space.dim));
 }
 
 /** Sign bits of a vector, zero-padded to a whole byte, in sqlite-vec's bit-vector layout. */
@@ -81,13 +92,22 @@ function toBlob(v: Float32Array): Buffer {
   return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 }
 
-function fromBlob(b: Buffer): Float32Array {
+export function fromBlob(b: Buffer): Float32Array {
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 }
 
 export function insertVector(db: Db, chunkId: bigint, vector: Float32Array): void {
   db.prepare('INSERT OR REPLACE INTO chunk_vectors(chunk_id, embedding) VALUES (?, ?)').run(chunkId, toBlob(vector));
   db.prepare(`INSERT INTO ${BINARY_TABLE}(rowid, embedding) VALUES (?, vec_bit(?))`).run(chunkId, signBits(vector));
+}
+
+/** The float vectors of the given chunks (same order), null where a chunk has none. */
+export function vectorsOf(db: Db, chunkIds: number[]): Array<Float32Array | null> {
+  const get = db.prepare('SELECT embedding FROM chunk_vectors WHERE chunk_id = ?');
+  return chunkIds.map((id) => {
+    const row = get.get(BigInt(id)) as { embedding: Buffer } | undefined;
+    return row ? fromBlob(row.embedding) : null;
+  });
 }
 
 export function deleteVectors(db: Db, chunkIds: number[]): void {

@@ -1,6 +1,6 @@
 /** Ask: question box, streamed answer, citation chips that open the source page, feedback, history, filters. */
 import { useEffect, useRef, useState } from 'react';
-import type { AppStatus, Outputs } from '../../../src-preload/contract';
+import type { AppStatus, DocType, Outputs } from '../../../src-preload/contract';
 import { api, errorText } from '../api';
 import { CitationViewer } from '../components/CitationViewer';
 import { useT } from '../i18n';
@@ -86,7 +86,7 @@ export function AskPage({ status }: { status: AppStatus | null }) {
   const [conversationId, setConversationId] = useState<number | undefined>(undefined);
   const [viewing, setViewing] = useState<number | null>(null);
   const [line, setLine] = useState('');
-  const [type, setType] = useState('');
+  const [type, setType] = useState<DocType | ''>('');
   const [history, setHistory] = useState<Outputs['listConversations']>([]);
   const [copied, setCopied] = useState<number | null>(null);
   const endRef = useRef<HTMLDivElement>(null);
@@ -117,9 +117,9 @@ export function AskPage({ status }: { status: AppStatus | null }) {
     setQuestion('');
     setTurns((ts) => [...ts, { question: q, streamed: '', answer: null, error: null }]);
     try {
-      const filters: { tags?: Record<string, string>; types?: Array<'pdf' | 'docx' | 'txt' | 'md'> } = {};
+      const filters: { tags?: Record<string, string>; types?: DocType[] } = {};
       if (line) filters.tags = { line };
-      if (type) filters.types = [type as 'pdf'];
+      if (type) filters.types = [type];
       const answer = await api.ask({
         question: q,
         requestId,
@@ -184,12 +184,13 @@ export function AskPage({ status }: { status: AppStatus | null }) {
         </label>
         <label className="field">
           {t.filterType}
-          <select value={type} onChange={(e) => setType(e.target.value)}>
+          <select value={type} onChange={(e) => setType(e.target.value as DocType | '')}>
             <option value="">{t.any}</option>
-            <option value="pdf">PDF</option>
-            <option value="docx">Word</option>
-            <option value="md">Markdown</option>
-            <option value="txt">Text</option>
+            {(Object.keys(t.docTypes) as DocType[]).map((d) => (
+              <option key={d} value={d}>
+                {t.docTypes[d]}
+              </option>
+            ))}
           </select>
         </label>
       </aside>

@@ -2,28 +2,11 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { BrowseResult, FieldbookEvent, Outputs } from '../../../src-preload/contract';
 import { api, errorText } from '../api';
+import { ProgressBar } from '../components/ProgressBar';
 import { useT } from '../i18n';
 
 type Doc = Outputs['listDocuments']['documents'][number];
 type Progress = Extract<FieldbookEvent, { type: 'ingest-progress' }>['progress'];
-
-function ProgressBar({ value, label }: { value: number | null; label: string }) {
-  return (
-    <div className="progress-row">
-      <div
-        className={`progress${value === null ? ' indeterminate' : ''}`}
-        role="progressbar"
-        aria-label={label}
-        aria-valuemin={0}
-        aria-valuemax={100}
-        aria-valuenow={value === null ? undefined : Math.round(value)}
-      >
-        {value !== null && <div className="progress-fill" style={{ width: `${value}%` }} />}
-      </div>
-      <span className="progress-label">{label}</span>
-    </div>
-  );
-}
 
 function Browser({ onAdd, onClose }: { onAdd: (paths: string[]) => void; onClose: () => void }) {
   const t = useT();
@@ -229,9 +212,10 @@ export function LibraryPage({ onChanged }: { onChanged: () => void }) {
         !f ||
         d.title.toLowerCase().includes(f) ||
         d.sourcePath.toLowerCase().includes(f) ||
+        t.docTypes[d.type].toLowerCase().includes(f) ||
         Object.values(d.tags).some((v) => v.toLowerCase().includes(f)),
     );
-  }, [data, filter]);
+  }, [data, filter, t]);
 
   const fileProgress = (p: Progress): number | null => {
     if (p.phase === 'store' || p.phase === 'done') return 100;
@@ -336,7 +320,7 @@ export function LibraryPage({ onChanged }: { onChanged: () => void }) {
                     />
                   )}
                 </td>
-                <td>{d.type.toUpperCase()}</td>
+                <td>{t.docTypes[d.type]}</td>
                 <td>{d.pages ?? '—'}</td>
                 <td>{d.chunkCount}</td>
                 <td>

@@ -1,31 +1,18 @@
 /**
- * USB knowledge-base bundles. A bundle is a folder:
- *   manifest.json   what changes (documents with sha256, size, labels), source KB, versions
- *   manifest.sig    Ed25519 signature of manifest.json's exact bytes
- *   files/<sha256><ext>
- * On the isolated PC: verify (trusted signer, signature, every path and hash) before
- * anything is copied; stage into a quarantine folder; a reviewer approves or rejects each
- * change; apply writes every approved document in ONE transaction as a new KB version,
- * after a snapshot of the previous version (rollback restores it).
+ * Bundle import on the isolated PC: verify (trusted signer, signature, every path and hash)
+ * before anything is copied; stage into a quarantine folder; a reviewer approves or rejects
+ * each change; apply writes every approved document in ONE transaction as a new KB version,
+ * after a snapshot of the previous version (see rollback.ts).
  */
-import {
-  createHash,
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  randomUUID,
-  sign,
-  verify,
-} from 'node:crypto';
+import { createPublicKey, verify } from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import Database from 'better-sqlite3';
-import { z } from 'zod';
 import type { ChunkSettings, IngestLimits, OcrSettings } from '../config';
 import type { Embedder } from '../embed/embedder';
 import { FieldbookError } from '../errors';
 import type { ParserPool } from '../ingest/parser-pool';
-import type { ParseResult } from '../ingest/types';
+import type { DocType, ParseResult } from '../ingest/types';
 import {
   chunkContext,
   deleteDocumentRows,
@@ -37,196 +24,56 @@ import {
 import type { Db } from '../store/db';
 import { ensureVectorSpace, getMeta, setMeta } from '../store/vectors';
 import { sha256File } from '../util/hash';
+import { ARCHIVE_EXTENSION, unpackBundle } from './bundle-archive';
+import {
+  IndexFile,
+  Manifest,
+  MAX_FILE_BYTES,
+  MAX_FILES,
+  MAX_TOTAL_BYTES,
+  labelFingerprint,
+  libraryPath,
+  safeBundlePath,
+  type BundleManifest,
+} from './bundle-manifest';
+import { preserveLibraryFiles } from './rollback';
 
-const MAX_FILES = 20_000;
-const MAX_FILE_BYTES = 500 * 1024 * 1024;
-const MAX_TOTAL_BYTES = 8 * 1024 * 1024 * 1024;
+const ARCHIVE_LIMITS = { maxEntries: MAX_FILES * 2 + 10, maxFileBytes: MAX_FILE_BYTES, maxTotalBytes: MAX_TOTAL_BYTES };
 
-const DocEntry = z.object({
-  key: z.string().min(1).max(512),
-  file: z.string().min(1).max(1024),
-  title: z.string().max(1000),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  size: z.number().int().nonnegative(),
-  tags: z.record(z.string(), z.string()),
-  sensitivity: z.enum(['public', 'internal', 'confidential', 'restricted']),
-  isSafety: z.boolean(),
-});
-const ModelEntry = z.object({
-  kind: z.enum(['embedding', 'llm']),
-  name: z
-    .string()
-    .min(1)
-    .max(200)
-    .regex(/^[^\\/:*?"<>|\0]+$/),
-  files: z
-    .array(
-      z.object({
-        file: z.string().min(1).max(1024),
-        target: z.string().min(1).max(512),
-        sha256: z.string().regex(/^[0-9a-f]{64}$/),
-        size: z.number().int().nonnegative(),
-      }),
-    )
-    .min(1)
-    .max(100),
-});
-export type ModelPackEntry = z.infer<typeof ModelEntry>;
-
-const Manifest = z.object({
-  format: z.literal('fieldbook-bundle/1'),
-  bundleId: z.string().uuid(),
-  sourceKb: z.string().min(1).max(100),
-  version: z.number().int().positive(),
-  createdAt: z.string(),
-  signer: z.string().regex(/^[0-9a-f]{64}$/),
-  documents: z.array(DocEntry).max(MAX_FILES),
-  models: z.array(ModelEntry).max(20).default([]),
-});
-export type BundleManifest = z.infer<typeof Manifest>;
-
-export function keyFingerprint(publicKeyPem: string): string {
-  const der = createPublicKey(publicKeyPem).export({ type: 'spki', format: 'der' });
-  return createHash('sha256').update(der).digest('hex');
-}
-
-export function generateSigningKeys(): { publicKeyPem: string; privateKeyPem: string; fingerprint: string } {
-  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
-  const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
-  return {
-    publicKeyPem,
-    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    fingerprint: keyFingerprint(publicKeyPem),
-  };
-}
-
-export function trustKey(db: Db, publicKeyPem: string, name: string, now: Date): string {
-  const fp = keyFingerprint(publicKeyPem);
-  db.prepare(
-    'INSERT INTO trusted_keys(fingerprint, name, public_pem, added_at) VALUES (?, ?, ?, ?) ON CONFLICT(fingerprint) DO UPDATE SET name = excluded.name',
-  ).run(fp, name, publicKeyPem, now.toISOString());
-  return fp;
-}
-
-export function listTrustedKeys(db: Db): Array<{ fingerprint: string; name: string; addedAt: string }> {
-  return db.prepare('SELECT fingerprint, name, added_at AS addedAt FROM trusted_keys ORDER BY name').all() as Array<{
-    fingerprint: string;
-    name: string;
-    addedAt: string;
-  }>;
-}
-
-/** This knowledge base's id (random, created once) and its current version. */
-export function kbIdentity(db: Db): { id: string; version: number } {
-  let id = getMeta(db, 'kb.id');
-  if (!id) {
-    id = randomUUID();
-    setMeta(db, 'kb.id', id);
+/** A bundle folder as is, or a one-file archive unpacked (with every safety check) into `workDir`. */
+async function openBundleSource(source: string, workDir: string): Promise<{ dir: string; cleanup: () => void }> {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(source);
+  } catch {
+    throw new FieldbookError('PATH_NOT_FOUND', { file: source });
   }
-  return { id, version: Number(getMeta(db, 'kb.version') ?? '0') };
+  if (st.isDirectory()) return { dir: source, cleanup: () => undefined };
+  if (!st.isFile())
+    throw new FieldbookError('BUNDLE_INVALID', { file: source, detail: 'neither a bundle folder nor a bundle file' });
+  fs.mkdirSync(workDir, { recursive: true });
+  const dir = await unpackBundle(source, workDir, ARCHIVE_LIMITS);
+  return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Export every document of this knowledge base as a signed bundle (on the master workstation). */
-/** Describe a model for a model pack: a transformers.js folder (embedding) or a .gguf file (llm). */
-function packModel(modelPath: string, outDir: string): ModelPackEntry {
-  const stat = fs.statSync(modelPath);
-  const kind: ModelPackEntry['kind'] = stat.isDirectory() ? 'embedding' : 'llm';
-  const name = path.basename(modelPath);
-  const sources: Array<{ abs: string; target: string }> = [];
-  if (kind === 'llm') sources.push({ abs: modelPath, target: name });
-  else {
-    const walk = (dir: string): void => {
-      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-        const abs = path.join(dir, e.name);
-        if (e.isDirectory()) walk(abs);
-        else if (e.isFile()) sources.push({ abs, target: path.relative(modelPath, abs).split(path.sep).join('/') });
-      }
-    };
-    walk(modelPath);
-  }
-  const files = sources.map((s) => {
-    const data = fs.readFileSync(s.abs);
-    const sha256 = createHash('sha256').update(data).digest('hex');
-    const file = `models/${sha256}`;
-    fs.mkdirSync(path.join(outDir, 'models'), { recursive: true });
-    fs.writeFileSync(path.join(outDir, file), data);
-    return { file, target: s.target, sha256, size: data.length };
-  });
-  return { kind, name, files };
-}
-
-export function exportBundle(
+/**
+ * Verify a bundle folder or `.fbbundle` file: signer, signature, every path, size and hash.
+ * Nothing reaches the quarantine before this passes.
+ */
+export async function verifyBundle(
   db: Db,
-  opts: { privateKeyPem: string; outDir: string; now: Date; models?: string[] },
-): BundleManifest {
-  const privateKey = createPrivateKey(opts.privateKeyPem);
-  const publicPem = createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString();
-  const kb = kbIdentity(db);
-  const version = kb.version + 1;
-  fs.mkdirSync(path.join(opts.outDir, 'files'), { recursive: true });
-  const documents: BundleManifest['documents'] = [];
-  const usedKeys = new Set<string>();
-  for (const d of listDocuments(db)) {
-    if (!fs.existsSync(d.sourcePath))
-      throw new FieldbookError('PATH_NOT_FOUND', {
-        file: d.sourcePath,
-        detail: 'the original file of an indexed document is missing',
-      });
-    const ext = path.extname(d.sourcePath).toLowerCase();
-    const file = `files/${d.sha256}${ext}`;
-    fs.copyFileSync(d.sourcePath, path.join(opts.outDir, file));
-    let key = path.basename(d.sourcePath);
-    if (usedKeys.has(key)) key = `${d.id}-${key}`;
-    usedKeys.add(key);
-    documents.push({
-      key,
-      file,
-      title: d.title,
-      sha256: d.sha256,
-      size: d.sizeBytes,
-      tags: d.tags,
-      sensitivity: d.sensitivity,
-      isSafety: d.isSafety,
-    });
+  source: string,
+  workDir: string = os.tmpdir(),
+): Promise<{ manifest: BundleManifest; signerName: string }> {
+  const opened = await openBundleSource(source, workDir);
+  try {
+    return await verifyBundleDir(db, opened.dir);
+  } finally {
+    opened.cleanup();
   }
-  const manifest: BundleManifest = {
-    format: 'fieldbook-bundle/1',
-    bundleId: randomUUID(),
-    sourceKb: kb.id,
-    version,
-    createdAt: opts.now.toISOString(),
-    signer: keyFingerprint(publicPem),
-    documents,
-    models: (opts.models ?? []).map((m) => packModel(m, opts.outDir)),
-  };
-  const bytes = Buffer.from(JSON.stringify(manifest, null, 2));
-  fs.writeFileSync(path.join(opts.outDir, 'manifest.json'), bytes);
-  fs.writeFileSync(path.join(opts.outDir, 'manifest.sig'), sign(null, bytes, privateKey).toString('base64'));
-  setMeta(db, 'kb.version', String(version));
-  return manifest;
 }
 
-/** Reject anything but a plain relative path inside the bundle. */
-export function safeBundlePath(root: string, rel: string): string {
-  if (
-    !rel ||
-    rel.includes('\0') ||
-    path.isAbsolute(rel) ||
-    /^[a-zA-Z]:/.test(rel) ||
-    rel.startsWith('\\') ||
-    rel.split(/[\\/]/).includes('..')
-  ) {
-    throw new FieldbookError('BUNDLE_UNSAFE', { detail: `unsafe path in bundle: ${JSON.stringify(rel)}` });
-  }
-  const full = path.resolve(root, rel);
-  const inside = path.relative(path.resolve(root), full);
-  if (inside.startsWith('..') || path.isAbsolute(inside))
-    throw new FieldbookError('BUNDLE_UNSAFE', { detail: `path escapes the bundle: ${rel}` });
-  return full;
-}
-
-/** Verify signer, signature, every path, size and hash. Nothing is copied before this passes. */
-export async function verifyBundle(db: Db, dir: string): Promise<{ manifest: BundleManifest; signerName: string }> {
+async function verifyBundleDir(db: Db, dir: string): Promise<{ manifest: BundleManifest; signerName: string }> {
   const manifestFile = path.join(dir, 'manifest.json');
   const sigFile = path.join(dir, 'manifest.sig');
   if (!fs.existsSync(manifestFile))
@@ -267,7 +114,10 @@ export async function verifyBundle(db: Db, dir: string): Promise<{ manifest: Bun
     });
   let total = 0;
   const entries = [
-    ...manifest.documents.map((d) => ({ file: d.file, size: d.size, sha256: d.sha256 })),
+    ...manifest.documents.flatMap((d) => [
+      { file: d.file, size: d.size, sha256: d.sha256 },
+      ...(d.index ? [d.index] : []),
+    ]),
     ...manifest.models.flatMap((m) => {
       // Where a model file will be installed must also stay inside its folder.
       for (const f of m.files) safeBundlePath(path.join(dir, 'model-target-check'), f.target);
@@ -309,33 +159,79 @@ export interface StagedItem {
   decision: 'pending' | 'approved' | 'rejected';
 }
 
-function libraryPath(home: string, sourceKb: string, key: string): string {
-  return path.join(home, 'library', sourceKb, key.replace(/[\\/:*?"<>|\0]/g, '_'));
+/** What the reviewer sees about a staged bundle besides its list of changes. */
+export interface StagedBundleInfo {
+  bundleId: string;
+  sourceKb: string;
+  version: number;
+  /** 0 for a full bundle, else the version an incremental bundle updates. */
+  baseVersion: number;
+  signer: string;
+  createdAt: string;
+  /** Whether document chunks/vectors came with the bundle, and whether the vectors fit this PC's model. */
+  carriesIndex: boolean;
+  embeddingModel: string | null;
+}
+
+export interface StagedBundle {
+  bundleId: string;
+  info: StagedBundleInfo;
+  items: StagedItem[];
+  alreadyApplied: boolean;
+}
+
+function bundleInfo(manifest: BundleManifest, signerName: string): StagedBundleInfo {
+  return {
+    bundleId: manifest.bundleId,
+    sourceKb: manifest.sourceKb,
+    version: manifest.version,
+    baseVersion: manifest.baseVersion,
+    signer: signerName,
+    createdAt: manifest.createdAt,
+    carriesIndex: manifest.documents.some((d) => d.index !== undefined),
+    embeddingModel: manifest.embedding?.modelId ?? null,
+  };
 }
 
 /** Verify, then copy into quarantine (never the live knowledge base) and list the changes for review. */
-export async function stageBundle(
-  db: Db,
-  home: string,
-  dir: string,
-  now: Date,
-): Promise<{ bundleId: string; items: StagedItem[]; alreadyApplied: boolean }> {
-  const { manifest, signerName } = await verifyBundle(db, dir);
+export async function stageBundle(db: Db, home: string, source: string, now: Date): Promise<StagedBundle> {
+  const opened = await openBundleSource(source, path.join(home, 'staging'));
+  try {
+    return await stageBundleDir(db, home, opened.dir, now);
+  } finally {
+    opened.cleanup();
+  }
+}
+
+async function stageBundleDir(db: Db, home: string, dir: string, now: Date): Promise<StagedBundle> {
+  const { manifest, signerName } = await verifyBundleDir(db, dir);
+  const info = bundleInfo(manifest, signerName);
   const prior = db.prepare('SELECT status FROM bundle_imports WHERE bundle_id = ?').get(manifest.bundleId) as
     { status: string } | undefined;
   if (prior?.status === 'applied')
-    return { bundleId: manifest.bundleId, items: reviewItems(db, manifest.bundleId), alreadyApplied: true };
+    return { bundleId: manifest.bundleId, info, items: reviewItems(db, manifest.bundleId), alreadyApplied: true };
   const last = Number(getMeta(db, `kb.applied.${manifest.sourceKb}`) ?? '0');
   if (manifest.version <= last) {
     throw new FieldbookError('BUNDLE_OLD_VERSION', {
       detail: `bundle version ${manifest.version}, this PC already has version ${last}`,
     });
   }
+  if (manifest.baseVersion > 0 && manifest.baseVersion !== last) {
+    throw new FieldbookError('BUNDLE_BASE_MISMATCH', {
+      detail: `this bundle updates version ${manifest.baseVersion} to ${manifest.version}; this PC has version ${last} of that knowledge base`,
+    });
+  }
   const staging = path.join(home, 'staging', manifest.bundleId);
   fs.rmSync(staging, { recursive: true, force: true });
   fs.mkdirSync(path.join(staging, 'files'), { recursive: true });
   fs.copyFileSync(path.join(dir, 'manifest.json'), path.join(staging, 'manifest.json'));
-  for (const d of manifest.documents) fs.copyFileSync(safeBundlePath(dir, d.file), safeBundlePath(staging, d.file));
+  for (const d of manifest.documents) {
+    fs.copyFileSync(safeBundlePath(dir, d.file), safeBundlePath(staging, d.file));
+    if (d.index) {
+      fs.mkdirSync(path.join(staging, 'index'), { recursive: true });
+      fs.copyFileSync(safeBundlePath(dir, d.index.file), safeBundlePath(staging, d.index.file));
+    }
+  }
   if (manifest.models.length) fs.mkdirSync(path.join(staging, 'models'), { recursive: true });
   for (const m of manifest.models)
     for (const f of m.files) fs.copyFileSync(safeBundlePath(dir, f.file), safeBundlePath(staging, f.file));
@@ -358,7 +254,11 @@ export async function stageBundle(
     );
     for (const d of manifest.documents) {
       const existing = getDocumentByPath(db, libraryPath(home, manifest.sourceKb, d.key));
-      const kind: ChangeKind = !existing ? 'new' : existing.sha256 === d.sha256 ? 'unchanged' : 'changed';
+      const kind: ChangeKind = !existing
+        ? 'new'
+        : existing.sha256 === d.sha256 && labelFingerprint(existing) === labelFingerprint(d)
+          ? 'unchanged'
+          : 'changed';
       ins.run(
         manifest.bundleId,
         d.key,
@@ -383,10 +283,16 @@ export async function stageBundle(
         'pending',
       );
     }
-    // Documents from the same source that the bundle no longer has are proposed for removal.
+    // A full bundle removes the documents from its source that it no longer has; an
+    // incremental one removes exactly those it lists.
     const prefix = path.join(home, 'library', manifest.sourceKb) + path.sep;
+    const removedPaths = new Set(manifest.removed.map((k) => libraryPath(home, manifest.sourceKb, k)));
     for (const doc of listDocuments(db)) {
-      if (doc.sourcePath.startsWith(prefix) && !present.has(doc.sourcePath)) {
+      const gone =
+        manifest.baseVersion === 0
+          ? doc.sourcePath.startsWith(prefix) && !present.has(doc.sourcePath)
+          : removedPaths.has(doc.sourcePath);
+      if (gone) {
         ins.run(
           manifest.bundleId,
           path.basename(doc.sourcePath),
@@ -400,7 +306,15 @@ export async function stageBundle(
       }
     }
   })();
-  return { bundleId: manifest.bundleId, items: reviewItems(db, manifest.bundleId), alreadyApplied: false };
+  return { bundleId: manifest.bundleId, info, items: reviewItems(db, manifest.bundleId), alreadyApplied: false };
+}
+
+/** The manifest of a staged (or applied) bundle, and its quarantine folder. */
+export function stagedManifest(db: Db, home: string, bundleId: string): { manifest: BundleManifest; staging: string } {
+  const row = db.prepare('SELECT manifest FROM bundle_imports WHERE bundle_id = ?').get(bundleId) as
+    { manifest: string } | undefined;
+  if (!row) throw new FieldbookError('BUNDLE_INVALID', { detail: `no staged bundle ${bundleId}` });
+  return { manifest: Manifest.parse(JSON.parse(row.manifest)), staging: path.join(home, 'staging', bundleId) };
 }
 
 export function reviewItems(db: Db, bundleId: string): StagedItem[] {
@@ -445,20 +359,78 @@ export interface ApplyDeps {
   now: Date;
   /** Called after parsing, before the transaction (tests use it to crash mid-apply). */
   beforeCommit?: () => void;
+  onProgress?: (p: ApplyProgress) => void;
+}
+
+/** Apply progress: documents read (parsed or taken from the carried index), then the commit. */
+export interface ApplyProgress {
+  phase: 'read' | 'commit' | 'done';
+  done: number;
+  total: number;
+  title?: string;
+}
+
+export interface ApplyResult {
+  version: number;
+  applied: number;
+  removed: number;
+  models: number;
+  /** Chunks whose vectors came with the bundle (same embedding model), and chunks embedded here. */
+  vectorsReused: number;
+  vectorsEmbedded: number;
+}
+
+/** Read a document's carried chunks and vectors (checked again in quarantine). */
+async function readIndexFile(
+  staging: string,
+  d: BundleManifest['documents'][number],
+): Promise<{ result: ParseResult; vectors: Float32Array[] | null } | null> {
+  if (!d.index) return null;
+  const file = safeBundlePath(staging, d.index.file);
+  if ((await sha256File(file)) !== d.index.sha256)
+    throw new FieldbookError('BUNDLE_HASH_MISMATCH', { file, detail: 'changed in quarantine' });
+  const parsed = IndexFile.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
+  if (!parsed.success)
+    throw new FieldbookError('BUNDLE_INVALID', { file: d.index.file, detail: parsed.error.issues[0]?.message });
+  const idx = parsed.data;
+  const result: ParseResult = {
+    doc: {
+      type: idx.type as DocType,
+      title: idx.title,
+      pages: idx.pages,
+      pageSizes: [],
+      blocks: [],
+      warnings: idx.warnings,
+    },
+    chunks: idx.chunks,
+    language: idx.language,
+  };
+  const vectors =
+    idx.vectors && idx.vectors.length === idx.chunks.length
+      ? idx.vectors.map((b64) => {
+          const buf = Buffer.from(b64, 'base64');
+          return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+        })
+      : null;
+  return { result, vectors };
 }
 
 /** Apply the approved changes of a staged bundle in one transaction; snapshot first for rollback. */
-export async function applyBundle(
-  bundleId: string,
-  deps: ApplyDeps,
-): Promise<{ version: number; applied: number; removed: number; models: number }> {
+export async function applyBundle(bundleId: string, deps: ApplyDeps): Promise<ApplyResult> {
   const { db, home } = deps;
   const row = db.prepare('SELECT manifest, status FROM bundle_imports WHERE bundle_id = ?').get(bundleId) as
     { manifest: string; status: string } | undefined;
   if (!row) throw new FieldbookError('BUNDLE_INVALID', { detail: `no staged bundle ${bundleId}` });
   const manifest = Manifest.parse(JSON.parse(row.manifest));
   if (row.status === 'applied')
-    return { version: Number(getMeta(db, 'kb.version') ?? '0'), applied: 0, removed: 0, models: 0 };
+    return {
+      version: Number(getMeta(db, 'kb.version') ?? '0'),
+      applied: 0,
+      removed: 0,
+      models: 0,
+      vectorsReused: 0,
+      vectorsEmbedded: 0,
+    };
   const items = reviewItems(db, bundleId);
   if (items.some((i) => i.decision === 'pending'))
     throw new FieldbookError('BUNDLE_INVALID', { detail: 'some changes are not reviewed yet' });
@@ -475,18 +447,35 @@ export async function applyBundle(
     result: ParseResult;
     vectors: Float32Array[] | null;
   }> = [];
+  let vectorsReused = 0;
+  let vectorsEmbedded = 0;
+  const embedder = deps.embedder;
+  // Vectors made elsewhere are used only when they come from exactly this PC's embedding model.
+  const sameModel =
+    embedder !== null && manifest.embedding?.modelId === embedder.id && manifest.embedding.dim === embedder.dim;
+  const report = (phase: ApplyProgress['phase'], done: number, title?: string): void =>
+    deps.onProgress?.({ phase, done, total: approved.length, ...(title ? { title } : {}) });
   for (const d of approved) {
+    report('read', parsed.length, d.title);
     const staged = safeBundlePath(staging, d.file);
     if ((await sha256File(staged)) !== d.sha256)
       throw new FieldbookError('BUNDLE_HASH_MISMATCH', { file: staged, detail: 'changed in quarantine' });
     const target = libraryPath(home, manifest.sourceKb, d.key);
-    const result = await deps.parser.parse(staged, deps.limits, deps.chunking, undefined, deps.ocr);
+    const carried = await readIndexFile(staging, d);
+    const result =
+      carried?.result ?? (await deps.parser.parse(staged, deps.limits, deps.chunking, undefined, deps.ocr));
     let vectors: Float32Array[] | null = null;
-    if (deps.embedder) {
-      ensureVectorSpace(db, { modelId: deps.embedder.id, dim: deps.embedder.dim });
-      vectors = await deps.embedder.embedPassages(
-        result.chunks.map((c) => `${chunkContext(result.doc.title, c.headingPath)}\n${c.text}`),
-      );
+    if (embedder) {
+      ensureVectorSpace(db, { modelId: embedder.id, dim: embedder.dim });
+      if (sameModel && carried?.vectors) {
+        vectors = carried.vectors;
+        vectorsReused += vectors.length;
+      } else {
+        vectors = await embedder.embedPassages(
+          result.chunks.map((c) => `${chunkContext(result.doc.title, c.headingPath)}\n${c.text}`),
+        );
+        vectorsEmbedded += vectors.length;
+      }
     }
     parsed.push({ d, target, result, vectors });
   }
@@ -516,7 +505,10 @@ export async function applyBundle(
   // Snapshot of the version being replaced, for rollback.
   const before = Number(getMeta(db, 'kb.version') ?? '0');
   fs.mkdirSync(path.join(home, 'snapshots'), { recursive: true });
+  // Keep the library files this apply may overwrite, so a rollback can put them back.
+  await preserveLibraryFiles(db, home);
   await db.backup(path.join(home, 'snapshots', `v${before}.db`));
+  report('commit', parsed.length);
   deps.beforeCommit?.();
   const version = before + 1;
   db.pragma('synchronous = FULL');
@@ -568,42 +560,18 @@ export async function applyBundle(
     fs.copyFileSync(safeBundlePath(staging, p.d.file), p.target);
   }
   fs.rmSync(staging, { recursive: true, force: true });
-  return { version, applied: parsed.length, removed: removals.length, models: models.length };
+  report('done', parsed.length);
+  return {
+    version,
+    applied: parsed.length,
+    removed: removals.length,
+    models: models.length,
+    vectorsReused,
+    vectorsEmbedded,
+  };
 }
 
-/**
- * Restore the snapshot taken before version `to + 1` was applied. The database must not be
- * open elsewhere. The audit log is kept whole: entries written after the snapshot are
- * carried over (their hashes continue the snapshot's chain).
- */
-export function rollbackTo(home: string, to: number): { auditCarried: number } {
-  const snapshot = path.join(home, 'snapshots', `v${to}.db`);
-  if (!fs.existsSync(snapshot)) throw new FieldbookError('BUNDLE_INVALID', { detail: `no snapshot of version ${to}` });
-  const live = path.join(home, 'fieldbook.db');
-  const current = new Database(live);
-  const restored = new Database(snapshot, { readonly: true });
-  const lastId = (restored.prepare('SELECT COALESCE(MAX(id), 0) AS n FROM audit_log').get() as { n: number }).n;
-  restored.close();
-  const carried = current.prepare('SELECT * FROM audit_log WHERE id > ? ORDER BY id').all(lastId) as Array<
-    Record<string, unknown>
-  >;
-  current.pragma('wal_checkpoint(TRUNCATE)');
-  current.close();
-  for (const suffix of ['-wal', '-shm']) fs.rmSync(live + suffix, { force: true });
-  fs.copyFileSync(snapshot, `${live}.restore`);
-  fs.renameSync(`${live}.restore`, live);
-  const db = new Database(live);
-  const ins = db.prepare(
-    'INSERT INTO audit_log(id, at, actor, role, action, target, detail, prev_hash, hash) VALUES (@id, @at, @actor, @role, @action, @target, @detail, @prev_hash, @hash)',
-  );
-  db.transaction(() => {
-    for (const row of carried) ins.run(row);
-  })();
-  db.close();
-  return { auditCarried: carried.length };
-}
-
-/** Folders that look like bundles (manifest.json + manifest.sig) on removable media, two levels deep. */
+/** Bundles on removable media: folders with manifest.json + manifest.sig, and `.fbbundle` files, three levels deep. */
 export function findBundles(roots: string[]): string[] {
   const found: string[] = [];
   const isBundle = (dir: string): boolean =>
@@ -620,7 +588,11 @@ export function findBundles(roots: string[]): string[] {
     } catch {
       return;
     }
-    for (const e of entries) if (e.isDirectory() && !e.name.startsWith('.')) walk(path.join(dir, e.name), depth - 1);
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue;
+      if (e.isDirectory()) walk(path.join(dir, e.name), depth - 1);
+      else if (e.isFile() && e.name.toLowerCase().endsWith(ARCHIVE_EXTENSION)) found.push(path.join(dir, e.name));
+    }
   };
   for (const r of roots) if (fs.existsSync(r)) walk(r, 3);
   return found;
@@ -632,28 +604,24 @@ export function removableRoots(platform: NodeJS.Platform = process.platform): st
   return ['/media', '/run/media', '/mnt', '/Volumes'];
 }
 
-export function bundleHistory(db: Db): Array<{
+export interface BundleHistoryEntry {
   bundleId: string;
   version: number;
+  baseVersion: number;
   signer: string;
   status: string;
   stagedAt: string;
   appliedAt: string | null;
   documents: number;
-}> {
+}
+
+export function bundleHistory(db: Db): BundleHistoryEntry[] {
   return db
     .prepare(
-      `SELECT bundle_id AS bundleId, version, signer, status, staged_at AS stagedAt, applied_at AS appliedAt,
+      `SELECT bundle_id AS bundleId, version, COALESCE(json_extract(manifest, '$.baseVersion'), 0) AS baseVersion,
+           signer, status, staged_at AS stagedAt, applied_at AS appliedAt,
            json_array_length(json_extract(manifest, '$.documents')) AS documents
          FROM bundle_imports ORDER BY staged_at DESC`,
     )
-    .all() as Array<{
-    bundleId: string;
-    version: number;
-    signer: string;
-    status: string;
-    stagedAt: string;
-    appliedAt: string | null;
-    documents: number;
-  }>;
+    .all() as BundleHistoryEntry[];
 }
