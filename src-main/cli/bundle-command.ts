@@ -1,6 +1,5 @@
 /** `fieldbook bundle …`: signing keys, export, verify, stage, review, approve/reject, apply, rollback. */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { appendAudit } from '../core/audit/audit-log';
@@ -20,11 +19,11 @@ import {
 } from '../core/sync/bundle-import';
 import { generateSigningKeys, listTrustedKeys, trustKey, untrustKey } from '../core/sync/bundle-keys';
 import { kbIdentity } from '../core/sync/bundle-manifest';
+import { cliActor } from './actor';
 import { bold, dim, type Output } from './format';
+import { cmdRollback } from './rollback-command';
 
 export class BundleUsageError extends Error {}
-
-const actor = (): string => `cli:${os.userInfo().username}`;
 
 function printItems(o: Output, items: StagedItem[]): void {
   for (const i of items) {
@@ -49,7 +48,7 @@ export async function cmdBundle(fb: Fieldbook, args: string[], o: Output, json: 
     target: string,
     detail: Record<string, unknown> = {},
   ): void => {
-    appendAudit(fb.db, { actor: actor(), role: 'admin', action: a, target, detail }, new Date());
+    appendAudit(fb.db, { actor: cliActor(), role: 'admin', action: a, target, detail }, new Date());
   };
   switch (action) {
     case 'keys': {
@@ -272,6 +271,8 @@ export async function cmdBundle(fb: Fieldbook, args: string[], o: Output, json: 
       );
       return 0;
     }
+    case 'rollback':
+      return await cmdRollback(fb, rest, o, json, cliActor());
     case 'status': {
       const kb = kbIdentity(fb.db);
       o.out(json ? JSON.stringify(kb) : `Knowledge base ${kb.id}, version ${kb.version}`);
@@ -280,7 +281,7 @@ export async function cmdBundle(fb: Fieldbook, args: string[], o: Output, json: 
     default:
       o.err(dim(o, ''));
       throw new BundleUsageError(
-        'usage: fieldbook bundle keys|export|verify|stage|review|preview|approve|reject|apply|status  (rollback: fieldbook bundle-rollback --to N | --list)',
+        'usage: fieldbook bundle keys|export|verify|stage|review|preview|approve|reject|apply|rollback|status',
       );
   }
 }

@@ -27,7 +27,8 @@ import {
 import { BundleUsageError, cmdBundle } from './bundle-command';
 import { cmdDataset, cmdFeedback, DatasetUsageError } from './dataset-command';
 import { cmdEval, EvalUsageError } from './eval-command';
-import { cmdRollback, RollbackUsageError } from './rollback-command';
+import { cliActor } from './actor';
+import { RollbackUsageError } from './rollback-command';
 import { bold, dim, formatError, formatHit, printAnswerDetails, type Output } from './format';
 
 export const EXIT = { ok: 0, partial: 1, usage: 2, fatal: 3 } as const;
@@ -67,10 +68,10 @@ Usage: fieldbook <command> [options]   (from a checkout: npm run fieldbook -- <c
   dataset export --out DIR [--format chat|sharegpt|alpaca|dpo] [--sources answers,corrections,generated,preferences]
       [--with-context] [--max-sensitivity internal] [--seed 42] [--split 0.8,0.1,0.1] [--generate N] [--eval-set] [--reset-cursor]
     dataset validate FILE [--format F]   check every line of a training file
-  bundle keys generate|trust|list · bundle verify|stage DIR|FILE.fbbundle
+  bundle keys generate|trust|untrust|list · bundle verify|stage DIR|FILE.fbbundle
   bundle export --key K --out DIR|FILE.fbbundle [--since N|last] [--with-index] [--model DIR|FILE.gguf]
   bundle review ID · bundle preview ID KEY · bundle approve|reject ID --all|--item KEY --name REVIEWER · bundle apply ID
-  bundle-rollback --to N | --list   undo USB updates back to version N (the app may stay open;
+  bundle rollback --to N | --list   undo USB updates back to version N (the app may stay open;
                          conversations, feedback, settings and local documents are kept)
 
 
@@ -465,7 +466,6 @@ async function cmdServe(fb: Fieldbook, args: string[], o: Output): Promise<numbe
 }
 
 /** The CLI runs with the rights of whoever can open the data folder: it acts as admin and says so in the audit log. */
-const cliActor = (): string => `cli:${os.userInfo().username}`;
 
 async function cmdAudit(fb: Fieldbook, args: string[], o: Output, json: boolean): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -585,7 +585,6 @@ export async function runCli(argv: string[], o: Output, env: NodeJS.ProcessEnv =
     'dataset',
     'feedback',
     'bundle',
-    'bundle-rollback',
   ];
   if (!known.includes(command)) {
     o.err(`Unknown command "${command}".\n\n${USAGE}`);
@@ -630,8 +629,6 @@ export async function runCli(argv: string[], o: Output, env: NodeJS.ProcessEnv =
         return await cmdDataset(fb, args, o, json);
       case 'bundle':
         return await cmdBundle(fb, args, o, json);
-      case 'bundle-rollback':
-        return await cmdRollback(fb, args, o, json, cliActor());
       case 'feedback':
         return await cmdFeedback(fb, args, o, json);
       case 'reembed': {

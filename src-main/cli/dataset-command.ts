@@ -1,6 +1,5 @@
 /** `fieldbook dataset export|validate` and `fieldbook feedback queue|correct`. */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { appendAudit } from '../core/audit/audit-log';
@@ -9,6 +8,7 @@ import { DATASET_FORMATS, validateJsonl, type DatasetFormat } from '../core/data
 import type { Fieldbook } from '../core/fieldbook';
 import { isSensitivity } from '../core/store/documents';
 import { saveFeedback } from '../core/store/conversations';
+import { cliActor } from './actor';
 import { bold, type Output } from './format';
 
 export class DatasetUsageError extends Error {}
@@ -98,7 +98,7 @@ export async function cmdDataset(fb: Fieldbook, args: string[], o: Output, json:
   appendAudit(
     fb.db,
     {
-      actor: `cli:${os.userInfo().username}`,
+      actor: cliActor(),
       role: 'admin',
       action: 'dataset.export',
       target: path.resolve(values.out),
@@ -139,13 +139,13 @@ export async function cmdFeedback(fb: Fieldbook, args: string[], o: Output, json
     if (!Number.isInteger(answerId)) throw new DatasetUsageError('feedback correct needs an answer id');
     const fid = saveFeedback(
       fb.db,
-      { answerId, rating: 'down', correction: text.join(' '), author: `cli:${os.userInfo().username}` },
+      { answerId, rating: 'down', correction: text.join(' '), author: cliActor() },
       new Date(),
     );
     appendAudit(
       fb.db,
       {
-        actor: `cli:${os.userInfo().username}`,
+        actor: cliActor(),
         role: 'admin',
         action: 'feedback',
         target: `answer ${answerId}`,

@@ -1,4 +1,4 @@
-/** `fieldbook bundle-rollback --to N | --list`: undo USB updates in the open knowledge base (the app may run). */
+/** `fieldbook bundle rollback --to N | --list`: undo USB updates in the open knowledge base (the app may run). */
 import { parseArgs } from 'node:util';
 import { appendAudit } from '../core/audit/audit-log';
 import { describeError } from '../core/errors';
@@ -35,7 +35,7 @@ export async function cmdRollback(
   }
   const to = Number(values.to);
   if (values.to === undefined || !Number.isInteger(to) || to < 0)
-    throw new RollbackUsageError('bundle-rollback needs --to VERSION (or --list)');
+    throw new RollbackUsageError('bundle rollback needs --to VERSION (or --list)');
   const audit = (detail: Record<string, unknown>): void => {
     appendAudit(fb.db, { actor, role: 'admin', action: 'bundle.rollback', target: `v${to}`, detail }, new Date());
   };

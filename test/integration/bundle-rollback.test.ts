@@ -316,7 +316,7 @@ describe('rollback of a USB update in the running app', () => {
   });
 
   it('the CLI rolls back while the app is open, and removes the later saved versions', () => {
-    const r = cli(home, ['bundle-rollback', '--to', '0', '--json']);
+    const r = cli(home, ['bundle', 'rollback', '--to', '0', '--json']);
     expect(r.status, String(r.stderr)).toBe(0);
     expect(JSON.parse(String(r.stdout))).toMatchObject({ from: 2, version: 0, snapshotsRemoved: [1] });
     // The open app sees the committed rollback.
@@ -328,7 +328,7 @@ describe('rollback of a USB update in the running app', () => {
     expect(fs.existsSync(path.join(home, 'snapshots', 'v1.db'))).toBe(false);
     expect(fs.existsSync(path.join(home, 'snapshots', 'v0.db'))).toBe(true);
     expect(verifyAudit(fb.db).ok).toBe(true);
-    const list = cli(home, ['bundle-rollback', '--list', '--json']);
+    const list = cli(home, ['bundle', 'rollback', '--list', '--json']);
     expect(JSON.parse(String(list.stdout))).toEqual({ current: 0, snapshots: [] });
   });
 
@@ -336,7 +336,7 @@ describe('rollback of a USB update in the running app', () => {
     expect(await importBundle(bundle2)).toMatchObject({ version: 1, applied: 3 });
     const state = libraryChunks(fb.db);
     await fb.close();
-    const crashed = cli(home, ['bundle-rollback', '--to', '0'], { FIELDBOOK_TEST_CRASH_BEFORE_COMMIT: '1' });
+    const crashed = cli(home, ['bundle', 'rollback', '--to', '0'], { FIELDBOOK_TEST_CRASH_BEFORE_COMMIT: '1' });
     expect(crashed.signal).toBe('SIGKILL');
     fb = openTarget();
     expect(fb.recoveredFromUncleanExit).toBe(true);

@@ -299,7 +299,7 @@ describe('USB bundles', () => {
         });
       });
 
-      const rollback = cli(targetHome, ['bundle-rollback', '--to', '1']);
+      const rollback = cli(targetHome, ['bundle', 'rollback', '--to', '1']);
       expect(rollback.status).toBe(0);
       await withTarget(async (fb) => {
         expect(kbIdentity(fb.db).version).toBe(1);

@@ -44,8 +44,9 @@ describe.skipIf(!hasCorpus)('OCR of scanned PDFs', () => {
     const truth = fs.readFileSync(corpusFile('linn_sequencer_brochure_scan.groundtruth.txt'), 'utf8');
     const cer = characterErrorRate(doc.blocks.map((b) => b.text).join(' '), truth);
     console.log(`OCR character error rate on the Linn brochure: ${(cer * 100).toFixed(1)}%`);
-    // Regression guard: most errors come from the lower two-column half, read partly across columns (see README).
-    expect(cer).toBeLessThan(0.45);
+    // Regression guard (5.6 % on 2026-12-01): the middle of the page is two columns between one-column parts,
+    // read column by column only since gutters are found per band; across columns it was 38 %.
+    expect(cer).toBeLessThan(0.1);
     expect(doc.blocks.every((b) => b.page === 1 && b.ocrConfidence !== undefined && b.boxes.length > 0)).toBe(true);
   }, 120_000);
 

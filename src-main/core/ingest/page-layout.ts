@@ -42,7 +42,7 @@ export interface PageLines {
  * Find vertical gutters that split the page into text columns: empty vertical
  * strips (no narrow text item crosses them) with enough text on both sides.
  */
-function findGutters(items: LayoutItem[], pageWidth: number, pageHeight: number): number[] {
+function findGutters(items: LayoutItem[], pageWidth: number, pageHeight: number, maxCrossing = 1): number[] {
   // Running headers/footers often cross the gutter: look only at the body of the page.
   const narrow = items.filter((it) => it.w < pageWidth * 0.45 && it.str.trim() && !inMarginBand(it.top, pageHeight));
   if (narrow.length < 12) return [];
@@ -59,8 +59,8 @@ function findGutters(items: LayoutItem[], pageWidth: number, pageHeight: number)
   const lo = Math.floor(span * 0.12);
   const hi = Math.ceil(span * 0.88);
   for (let x = lo; x <= hi + 1; x++) {
-    // A strip crossed by at most one stray item (a caption, a figure label) still counts as empty.
-    if (x <= hi && (cover[x] ?? 0) <= 1) {
+    // A strip crossed by a stray item (a caption, a figure label) still counts as empty.
+    if (x <= hi && (cover[x] ?? 0) <= maxCrossing) {
       if (runStart < 0) runStart = x;
     } else if (runStart >= 0) {
       if (x - runStart >= 8) gutters.push(minX + (runStart + x) / 2);
@@ -79,13 +79,59 @@ function findGutters(items: LayoutItem[], pageWidth: number, pageHeight: number)
   return kept;
 }
 
+/**
+ * Gutters for each item. Whole-page gutters when the page has them; otherwise per band —
+ * a page that is one column at the top, two in the middle and one again below (a brochure)
+ * has no gutter running the full height, so the page is cut at its full-width lines and
+ * each band between them is checked on its own.
+ */
+function guttersByItem(
+  items: LayoutItem[],
+  pageWidth: number,
+  pageHeight: number,
+): (it: LayoutItem) => number[] | null {
+  const out = new Map<LayoutItem, number[]>();
+  const page = findGutters(items, pageWidth, pageHeight);
+  if (page.length > 0) {
+    return () => page;
+  }
+  const isWide = (it: LayoutItem): boolean => it.w >= pageWidth * 0.45;
+  const body = items
+    .filter((it) => it.str.trim() && !inMarginBand(it.top, pageHeight))
+    .sort((a, b) => a.top - b.top || a.x - b.x);
+  let band: LayoutItem[] = [];
+  const flush = (): void => {
+    // Short lines just above or below the columns may cross the gutter; they read as spanning lines.
+    const gutters =
+      band.length >= 12 ? findGutters(band, pageWidth, pageHeight, Math.max(1, Math.floor(band.length * 0.1))) : [];
+    for (const it of band) out.set(it, gutters);
+    band = [];
+  };
+  for (const it of body) {
+    if (isWide(it)) {
+      flush();
+      out.set(it, []);
+    } else band.push(it);
+  }
+  flush();
+  // Where part of the page has columns, the one-column parts read as spanning lines (null),
+  // so each column band is read column by column in its place on the page.
+  const anyColumns = [...out.values()].some((g) => g.length > 0);
+  return (it) => {
+    const g = out.get(it);
+    return anyColumns && (g === undefined || g.length === 0) ? null : (g ?? []);
+  };
+}
+
 /** Top and bottom bands of a page where running headers and footers live. */
 function inMarginBand(top: number, pageHeight: number): boolean {
   return top < pageHeight * 0.09 || top > pageHeight * 0.9;
 }
 
-function buildLines(items: LayoutItem[], gutters: number[], pageHeight: number): Line[] {
+function buildLines(items: LayoutItem[], guttersOf: (it: LayoutItem) => number[] | null, pageHeight: number): Line[] {
   const columnOf = (it: LayoutItem): number => {
+    const gutters = guttersOf(it);
+    if (gutters === null) return -1;
     if (gutters.length === 0) return 0;
     if (inMarginBand(it.top, pageHeight)) return -1; // headers/footers read as one line across the page
     let col = 0;
@@ -264,7 +310,7 @@ function usefulTitle(raw: unknown): string | null {
 
 /** One page's text in reading order, from text runs. */
 export function pageLinesFrom(page: number, width: number, height: number, items: LayoutItem[]): PageLines {
-  return { page, width, height, lines: readingOrder(buildLines(items, findGutters(items, width, height), height)) };
+  return { page, width, height, lines: readingOrder(buildLines(items, guttersByItem(items, width, height), height)) };
 }
 
 /**
