@@ -97,8 +97,10 @@ export async function recognizeImage(image: Buffer, settings: OcrSettings, point
     for (const para of block.paragraphs) {
       for (const line of para.lines) {
         lineNumber++;
-        // Word height varies with ascenders; the line's height is the font size.
-        const size = Math.max(1, (line.bbox.y1 - line.bbox.y0) * pointsPerPixel);
+        // Font size: tesseract's row height (x-height + ascenders + descenders of the font) is the
+        // same for every line set in one font; the line's box varies with the letters it holds.
+        const rowHeight = line.rowAttributes?.rowHeight ?? 0;
+        const size = Math.max(1, (rowHeight > 0 ? rowHeight : line.bbox.y1 - line.bbox.y0) * pointsPerPixel);
         for (const word of line.words as TessWord[]) {
           const text = foldOcrPunctuation(word.text.trim());
           if (!text) continue;

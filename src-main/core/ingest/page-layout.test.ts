@@ -36,6 +36,22 @@ describe('page layout', () => {
     ]);
   });
 
+  it('keeps a table between full-width lines in row order (short cells are not text columns)', () => {
+    const rows = Array.from({ length: 12 }, (_, i) => [
+      { str: `E-${200 + i}`, x: 80, top: 200 + i * 12, w: 40, size: 10 },
+      { str: `fault ${i}`, x: 320, top: 200 + i * 12, w: 60, size: 10 },
+    ]).flat();
+    const items = [
+      ...column(80, 450, 100, 'intro', 3),
+      { str: 'short intro line', x: 80, top: 148, w: 240, size: 10 },
+      { str: 'another short one', x: 80, top: 160, w: 250, size: 10 },
+      ...rows,
+      ...column(80, 450, 400, 'outro', 2),
+    ];
+    const order = pageLinesFrom(1, W, H, items).lines.map((l) => l.text);
+    expect(order.slice(5, 8)).toEqual(['E-200 | fault 0', 'E-201 | fault 1', 'E-202 | fault 2']);
+  });
+
   it('keeps a one-column page in plain top-to-bottom order', () => {
     const items = column(80, 300, 100, 'line', 20);
     expect(pageLinesFrom(1, W, H, items).lines.map((l) => l.column)).toEqual(new Array(20).fill(0));

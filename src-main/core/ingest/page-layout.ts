@@ -102,8 +102,11 @@ function guttersByItem(
   let band: LayoutItem[] = [];
   const flush = (): void => {
     // Short lines just above or below the columns may cross the gutter; they read as spanning lines.
-    const gutters =
+    const found =
       band.length >= 12 ? findGutters(band, pageWidth, pageHeight, Math.max(1, Math.floor(band.length * 0.1))) : [];
+    const gutters = found.every((g, i) => columnsOfText(band, found[i - 1] ?? -Infinity, g, found[i + 1] ?? Infinity))
+      ? found
+      : [];
     for (const it of band) out.set(it, gutters);
     band = [];
   };
@@ -121,6 +124,21 @@ function guttersByItem(
     const g = out.get(it);
     return anyColumns && (g === undefined || g.length === 0) ? null : (g ?? []);
   };
+}
+
+/**
+ * Whether the two sides of a gutter hold running text (lines that fill their column) rather
+ * than table cells (short runs): a table keeps its row order, text columns are read in turn.
+ */
+function columnsOfText(items: LayoutItem[], prev: number, gutter: number, next: number): boolean {
+  // How much of the space between the column's outer edge and the gutter a typical line fills.
+  const fill = (from: number, to: number, side: 'left' | 'right'): number => {
+    const runs = items.filter((i) => i.x >= from && i.x + i.w <= to);
+    if (runs.length === 0) return 0;
+    const edge = side === 'left' ? Math.min(...runs.map((i) => i.x)) : Math.max(...runs.map((i) => i.x + i.w));
+    return median(runs.map((i) => i.w)) / Math.max(1, Math.abs(gutter - edge));
+  };
+  return fill(prev, gutter, 'left') >= 0.6 && fill(gutter, next, 'right') >= 0.6;
 }
 
 /** Top and bottom bands of a page where running headers and footers live. */
