@@ -11,6 +11,7 @@ import { createAccessSession, DEFAULT_IDLE_MS } from './core/access/roles';
 import { defaultHome } from './core/config';
 import { openFieldbook, type Fieldbook } from './core/fieldbook';
 import { SCANNED_EXTENSIONS } from './core/ingest/detect';
+import { ARCHIVE_EXTENSION } from './core/sync/bundle-archive';
 import { forwardEvents, registerIpc } from './electron/ipc';
 import { hardenSession, hardenWebContents, secureWebPreferences } from './electron/security';
 import { utilitySpawners } from './electron/utility-workers';
@@ -59,11 +60,19 @@ if (!app.requestSingleInstanceLock()) {
     });
     const api = createApi(fb, {
       transport: 'ipc',
-      chooseFiles: async (folders) => {
-        const options: Electron.OpenDialogOptions = {
-          properties: folders ? ['openDirectory', 'multiSelections'] : ['openFile', 'openDirectory', 'multiSelections'],
-          filters: [{ name: 'Documents', extensions: [...SCANNED_EXTENSIONS].map((e) => e.slice(1)) }],
-        };
+      chooseFiles: async ({ folders, purpose }) => {
+        const options: Electron.OpenDialogOptions =
+          purpose === 'bundle'
+            ? {
+                properties: folders ? ['openDirectory'] : ['openFile'],
+                filters: [{ name: 'Fieldbook bundle', extensions: [ARCHIVE_EXTENSION.slice(1)] }],
+              }
+            : {
+                properties: folders
+                  ? ['openDirectory', 'multiSelections']
+                  : ['openFile', 'openDirectory', 'multiSelections'],
+                filters: [{ name: 'Documents', extensions: [...SCANNED_EXTENSIONS].map((e) => e.slice(1)) }],
+              };
         const result = win ? await dialog.showOpenDialog(win, options) : await dialog.showOpenDialog(options);
         return result.canceled ? [] : result.filePaths;
       },

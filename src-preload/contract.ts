@@ -88,7 +88,10 @@ export const schemas = {
   /** `page`: for images, which page (TIFF) to send; other types send the whole file. */
   getDocumentFile: z.object({ docId: id, page: z.number().int().min(1).max(100_000).optional() }).strict(),
   browse: z.object({ path: z.string().max(4096).optional() }).strict(),
-  chooseFiles: z.object({ folders: z.boolean().optional() }).strict(),
+  /** A native open dialog: documents to add (files and folders), or a USB bundle (folder or .fbbundle file). */
+  chooseFiles: z
+    .object({ folders: z.boolean().optional(), purpose: z.enum(['documents', 'bundle']).optional() })
+    .strict(),
   getSettings: z.object({}).strict(),
   updateSettings: z
     .object({

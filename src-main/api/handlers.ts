@@ -56,7 +56,7 @@ export type Handlers = { [M in MethodName]: (input: Input<M>, session: AccessSes
 export interface ApiHost {
   transport: 'ipc' | 'http';
   /** Native file dialog (desktop only). */
-  chooseFiles?: (folders: boolean) => Promise<string[]>;
+  chooseFiles?: (opts: { folders: boolean; purpose: 'documents' | 'bundle' }) => Promise<string[]>;
 }
 
 export interface Api {
@@ -365,7 +365,8 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
       return result;
     },
     async chooseFiles(input) {
-      return { paths: host.chooseFiles ? await host.chooseFiles(input.folders === true) : null };
+      const opts = { folders: input.folders === true, purpose: input.purpose ?? 'documents' };
+      return { paths: host.chooseFiles ? await host.chooseFiles(opts) : null };
     },
     async getSettings() {
       return fb.settings();

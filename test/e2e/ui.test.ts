@@ -180,6 +180,9 @@ describe.skipIf(!hasChromium || !hasCorpus)('desktop UI in Chromium over the HTT
     await page.getByRole('button', { name: 'Apply approved changes' }).click();
     await page.getByText(/Applied: knowledge base is now v1/).waitFor({ timeout: 30_000 });
     await expect.poll(() => page.locator('.statusbar').textContent()).toContain('4 documents');
+    // The versions list follows the apply: now v1, with v0 kept for a rollback.
+    await page.getByText('Current version: v1').waitFor({ timeout: 10_000 });
+    await page.getByRole('button', { name: 'Restore this version' }).first().waitFor();
     await shot('12-usb-applied');
   });
 });

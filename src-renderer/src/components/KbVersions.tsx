@@ -11,7 +11,8 @@ import { ProgressBar } from './ProgressBar';
 type Snapshot = Outputs['bundleSnapshots']['snapshots'][number];
 type Bundle = Snapshot['undoes'][number];
 
-export function KbVersions({ onRestored }: { onRestored: () => void }) {
+/** `revision` changes whenever the knowledge base may have a new version (e.g. after an apply): the list reloads. */
+export function KbVersions({ onRestored, revision = 0 }: { onRestored: () => void; revision?: number }) {
   const t = useT();
   const [list, setList] = useState<Outputs['bundleSnapshots'] | null>(null);
   const [isAdmin, setIsAdmin] = useState(false);
@@ -27,7 +28,7 @@ export function KbVersions({ onRestored }: { onRestored: () => void }) {
       () => setIsAdmin(false),
     );
   }, []);
-  useEffect(load, [load]);
+  useEffect(load, [load, revision]);
 
   const restore = async (version: number): Promise<void> => {
     setBusy(true);

@@ -183,7 +183,9 @@ export function UsbImportPage({ onChanged }: { onChanged: () => void }) {
   const [error, setError] = useState<string | null>(null);
   const [history, setHistory] = useState<Outputs['bundleHistory']>([]);
 
+  const [revision, setRevision] = useState(0);
   const refresh = useCallback(() => {
+    setRevision((r) => r + 1);
     api.bundleScan({}).then(
       (r) => setBundles(r.bundles),
       (err: unknown) => setError(errorText(err)),
@@ -221,6 +223,12 @@ export function UsbImportPage({ onChanged }: { onChanged: () => void }) {
       await api.bundleDecide({ bundleId: staged.bundleId, keys, decision, ...(comment ? { comment } : {}) });
       setItems(await api.bundleReview({ bundleId: staged.bundleId }));
     });
+  /** The desktop's file dialog; a browser has none, so the path is typed instead. */
+  const choose = async (folders: boolean): Promise<void> => {
+    const r = await api.chooseFiles({ folders, purpose: 'bundle' }).catch(() => ({ paths: null }));
+    if (r.paths === null) setError(t.usbNoDialog);
+    else if (r.paths[0]) await stage(r.paths[0]);
+  };
   const showPreview = (key: string): Promise<void> =>
     run(t.usbPreviewing, async () => {
       if (!staged) return;
@@ -273,7 +281,13 @@ export function UsbImportPage({ onChanged }: { onChanged: () => void }) {
           <button className="big-button" type="submit" disabled={busy !== null}>
             {t.usbVerify}
           </button>
-          <button className="big-button" type="button" onClick={refresh}>
+          <button className="big-button" type="button" disabled={busy !== null} onClick={() => void choose(false)}>
+            {t.usbChooseFile}
+          </button>
+          <button className="big-button" type="button" disabled={busy !== null} onClick={() => void choose(true)}>
+            {t.usbChooseFolder}
+          </button>
+          <button className="big-button" type="button" aria-label={t.usbRescan} onClick={refresh}>
             ↻
           </button>
         </form>
@@ -374,6 +388,7 @@ export function UsbImportPage({ onChanged }: { onChanged: () => void }) {
         </section>
       )}
       <KbVersions
+        revision={revision}
         onRestored={() => {
           refresh();
           onChanged();
