@@ -526,7 +526,15 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
     },
     async bundlePreview(input, s) {
       s.require('reviewer', 'Previewing a change in an update bundle');
-      return previewItem(bundleContext(fb), input.bundleId, input.key);
+      const preview = await previewItem(bundleContext(fb), input.bundleId, input.key);
+      // The text of a document above the reviewer's clearance is not shown, incoming or outgoing.
+      for (const labels of [preview.labelsBefore, preview.labelsAfter]) {
+        if (labels && !allowed(s, labels.sensitivity)) {
+          audit(s, 'access.denied', `${input.bundleId}:${input.key}`, { sensitivity: labels.sensitivity });
+          throw new FieldbookError('ACCESS_DENIED', { detail: `the document is labelled ${labels.sensitivity}` });
+        }
+      }
+      return preview;
     },
     async bundleDecide(input, s) {
       s.require('reviewer', 'Approving or rejecting changes');
@@ -539,7 +547,8 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
     },
     async bundleApply(input, s) {
       s.require('reviewer', 'Applying an update bundle');
-      if (updating) throw new FieldbookError('ROLLBACK_BUSY', { detail: 'another update or a rollback is running' });
+      if (updating || ingesting)
+        throw new FieldbookError('BUNDLE_BUSY', { detail: 'another update, a rollback or an import is running' });
       updating = true;
       try {
         const r = await applyBundle(input.bundleId, {

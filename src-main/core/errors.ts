@@ -233,6 +233,12 @@ const ERROR_TABLE = {
     hintEn: 'The copy to the USB drive did not finish. Copy the bundle again and eject the drive safely.',
     hintZh: '複製到 USB 隨身碟時未完成，請重新複製並安全移除隨身碟。',
   },
+  BUNDLE_BUSY: {
+    en: 'Another update, rollback or import is running',
+    zh: '另一個更新、回復或匯入正在進行中',
+    hintEn: 'Wait until it finishes, then apply again.',
+    hintZh: '請等待完成後再套用一次。',
+  },
   BUNDLE_BASE_MISMATCH: {
     en: 'This incremental update does not fit the version on this PC',
     zh: '此增量更新包與本機的知識庫版本不符',

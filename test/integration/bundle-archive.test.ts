@@ -110,6 +110,7 @@ describe('one-file bundle archives', () => {
     ['a drive-letter path', { name: 'C:/escaped.txt', data: Buffer.from('x') }],
     ['a name outside the bundle layout', { name: 'autorun.inf', data: Buffer.from('x') }],
     ['a duplicate name', { name: 'manifest.sig', data: Buffer.from('again') }],
+    ['a file where a folder already is', { name: 'files', data: Buffer.from('x') }],
   ] as const)('refuses an archive with %s and writes nothing outside', async (_label, entry) => {
     const files = [
       'manifest.json',

@@ -4,7 +4,7 @@
  * mid-apply leaves the old version intact), idempotent re-import and rollback.
  */
 import { spawnSync } from 'node:child_process';
-import { createHash, sign } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ import { exportBundle } from '../../src-main/core/sync/bundle-export';
 import { applyBundle, decide, stageBundle, verifyBundle } from '../../src-main/core/sync/bundle-import';
 import { generateSigningKeys, trustKey } from '../../src-main/core/sync/bundle-keys';
 import { kbIdentity, type BundleManifest } from '../../src-main/core/sync/bundle-manifest';
+import { resignBundle } from '../support/bundles';
 import { repoRoot, samplesDir, tempDir } from '../support/paths';
 import { writeTinyEmbedder } from '../support/tiny-embedder';
 import { writeTinyGguf } from '../support/tiny-gguf';
@@ -40,13 +41,7 @@ describe('USB bundles', () => {
     fs.cpSync(bundle1, dir, { recursive: true });
     return dir;
   };
-  const resign = (dir: string, edit: (m: BundleManifest) => void): void => {
-    const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as BundleManifest;
-    edit(m);
-    const bytes = Buffer.from(JSON.stringify(m, null, 2));
-    fs.writeFileSync(path.join(dir, 'manifest.json'), bytes);
-    fs.writeFileSync(path.join(dir, 'manifest.sig'), sign(null, bytes, keys.privateKeyPem).toString('base64'));
-  };
+  const resign = (dir: string, edit: (m: BundleManifest) => void): void => resignBundle(dir, keys.privateKeyPem, edit);
   const withTarget = async <T>(fn: (fb: Fieldbook) => Promise<T>): Promise<T> => {
     const fb = openFieldbook({ home: targetHome, embeddingModelRoots: [], llmModelRoots: [] });
     try {

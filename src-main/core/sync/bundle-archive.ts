@@ -202,6 +202,18 @@ export async function unpackBundle(archiveFile: string, workDir: string, limits:
   }
 }
 
+/** Create a file that must not exist yet; a clash (a file where a folder should be, names equal but for case) is unsafe. */
+async function openNewFile(target: string, name: string): Promise<fs.promises.FileHandle> {
+  try {
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    return await fs.promises.open(target, 'wx');
+  } catch (err) {
+    throw new FieldbookError('BUNDLE_UNSAFE', {
+      detail: `archive entry ${name} clashes with another entry (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    });
+  }
+}
+
 async function unpackInto(archiveFile: string, dest: string, limits: ArchiveLimits): Promise<void> {
   const input = await fs.promises.open(archiveFile, 'r');
   const truncated = (detail: string): FieldbookError =>
@@ -250,12 +262,15 @@ async function unpackInto(archiveFile: string, dest: string, limits: ArchiveLimi
       pos += BLOCK;
       if (typeFlag === '5') {
         if (size !== 0) throw new FieldbookError('BUNDLE_INVALID', { detail: `folder entry ${name} has a size` });
-        fs.mkdirSync(target, { recursive: true });
+        try {
+          fs.mkdirSync(target, { recursive: true });
+        } catch {
+          throw new FieldbookError('BUNDLE_UNSAFE', { detail: `archive folder ${name} clashes with a file entry` });
+        }
         continue;
       }
       if (pos + size > fileSize) throw truncated(`${name} is cut off (${fileSize - pos} of ${size} bytes present)`);
-      fs.mkdirSync(path.dirname(target), { recursive: true });
-      const out = await fs.promises.open(target, 'wx');
+      const out = await openNewFile(target, name);
       try {
         const buf = Buffer.alloc(Math.min(IO_CHUNK, Math.max(size, 1)));
         let left = size;

@@ -14,6 +14,7 @@ import {
   keyFingerprint,
   kbIdentity,
   labelFingerprint,
+  sameFileKey,
   type BundleManifest,
   type IndexFile,
   type ModelPackEntry,
@@ -150,7 +151,7 @@ export function exportBundle(db: Db, opts: ExportOptions): BundleManifest {
   // Keys stay the same from one export to the next, so the target can match documents.
   const previous = exportedDocs(db, 'latest') ?? [];
   const keyOf = new Map(previous.map((d) => [d.sourcePath, d.key]));
-  const usedKeys = new Set(previous.map((d) => d.key));
+  const usedKeys = new Set(previous.map((d) => sameFileKey(d.key)));
   fs.mkdirSync(path.join(opts.outDir, 'files'), { recursive: true });
   if (opts.withIndex) fs.mkdirSync(path.join(opts.outDir, 'index'), { recursive: true });
   const documents: BundleManifest['documents'] = [];
@@ -160,8 +161,9 @@ export function exportBundle(db: Db, opts: ExportOptions): BundleManifest {
     let key = keyOf.get(d.sourcePath);
     if (!key) {
       key = path.basename(d.sourcePath);
-      if (usedKeys.has(key)) key = `${createHash('sha256').update(d.sourcePath).digest('hex').slice(0, 8)}-${key}`;
-      usedKeys.add(key);
+      if (usedKeys.has(sameFileKey(key)))
+        key = `${createHash('sha256').update(d.sourcePath).digest('hex').slice(0, 8)}-${key}`;
+      usedKeys.add(sameFileKey(key));
     }
     const labels = labelFingerprint(d);
     record.push({ sourcePath: d.sourcePath, key, sha256: d.sha256, labels });

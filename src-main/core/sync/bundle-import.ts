@@ -12,7 +12,7 @@ import type { ChunkSettings, IngestLimits, OcrSettings } from '../config';
 import type { Embedder } from '../embed/embedder';
 import { FieldbookError } from '../errors';
 import type { ParserPool } from '../ingest/parser-pool';
-import type { DocType, ParseResult } from '../ingest/types';
+import { isDocType, type ParseResult } from '../ingest/types';
 import {
   chunkContext,
   deleteDocumentRows,
@@ -34,9 +34,13 @@ import {
   labelFingerprint,
   libraryPath,
   safeBundlePath,
+  sameFileKey,
   type BundleManifest,
 } from './bundle-manifest';
 import { preserveLibraryFiles } from './rollback';
+
+/** A manifest listing 20,000 documents is a few MB; anything far larger is refused before it is parsed. */
+const MAX_MANIFEST_BYTES = 32 * 1024 * 1024;
 
 const ARCHIVE_LIMITS = { maxEntries: MAX_FILES * 2 + 10, maxFileBytes: MAX_FILE_BYTES, maxTotalBytes: MAX_TOTAL_BYTES };
 
@@ -83,6 +87,13 @@ async function verifyBundleDir(db: Db, dir: string): Promise<{ manifest: BundleM
       file: dir,
       detail: 'manifest.sig is missing (unsigned bundle)',
     });
+  for (const f of [manifestFile, sigFile]) {
+    const st = fs.lstatSync(f);
+    if (!st.isFile())
+      throw new FieldbookError('BUNDLE_UNSAFE', { file: f, detail: 'not a regular file (symlink, pipe or device)' });
+    if (st.size > MAX_MANIFEST_BYTES)
+      throw new FieldbookError('BUNDLE_UNSAFE', { file: f, detail: `larger than ${MAX_MANIFEST_BYTES} bytes` });
+  }
   const bytes = fs.readFileSync(manifestFile);
   let parsed: unknown;
   try {
@@ -97,6 +108,15 @@ async function verifyBundleDir(db: Db, dir: string): Promise<{ manifest: BundleM
       detail: m.error.issues[0]?.message ?? 'invalid manifest',
     });
   const manifest = m.data;
+  const fileKeys = new Set<string>();
+  for (const d of manifest.documents) {
+    if (fileKeys.has(sameFileKey(d.key)))
+      throw new FieldbookError('BUNDLE_INVALID', {
+        file: manifestFile,
+        detail: `two documents would share one file: ${d.key}`,
+      });
+    fileKeys.add(sameFileKey(d.key));
+  }
   const signer = db.prepare('SELECT name, public_pem FROM trusted_keys WHERE fingerprint = ?').get(manifest.signer) as
     { name: string; public_pem: string } | undefined;
   if (!signer)
@@ -208,19 +228,11 @@ async function stageBundleDir(db: Db, home: string, dir: string, now: Date): Pro
   const info = bundleInfo(manifest, signerName);
   const prior = db.prepare('SELECT status FROM bundle_imports WHERE bundle_id = ?').get(manifest.bundleId) as
     { status: string } | undefined;
-  if (prior?.status === 'applied')
+  if (prior?.status === 'applied') {
+    await finishLibraryFiles(db, home, manifest.bundleId, manifest);
     return { bundleId: manifest.bundleId, info, items: reviewItems(db, manifest.bundleId), alreadyApplied: true };
-  const last = Number(getMeta(db, `kb.applied.${manifest.sourceKb}`) ?? '0');
-  if (manifest.version <= last) {
-    throw new FieldbookError('BUNDLE_OLD_VERSION', {
-      detail: `bundle version ${manifest.version}, this PC already has version ${last}`,
-    });
   }
-  if (manifest.baseVersion > 0 && manifest.baseVersion !== last) {
-    throw new FieldbookError('BUNDLE_BASE_MISMATCH', {
-      detail: `this bundle updates version ${manifest.baseVersion} to ${manifest.version}; this PC has version ${last} of that knowledge base`,
-    });
-  }
+  checkVersionFits(db, manifest);
   const staging = path.join(home, 'staging', manifest.bundleId);
   fs.rmSync(staging, { recursive: true, force: true });
   fs.mkdirSync(path.join(staging, 'files'), { recursive: true });
@@ -389,13 +401,21 @@ async function readIndexFile(
   const file = safeBundlePath(staging, d.index.file);
   if ((await sha256File(file)) !== d.index.sha256)
     throw new FieldbookError('BUNDLE_HASH_MISMATCH', { file, detail: 'changed in quarantine' });
-  const parsed = IndexFile.safeParse(JSON.parse(fs.readFileSync(file, 'utf8')));
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    throw new FieldbookError('BUNDLE_INVALID', { file: d.index.file, detail: 'index file is not valid JSON' });
+  }
+  const parsed = IndexFile.safeParse(json);
   if (!parsed.success)
     throw new FieldbookError('BUNDLE_INVALID', { file: d.index.file, detail: parsed.error.issues[0]?.message });
   const idx = parsed.data;
+  if (!isDocType(idx.type))
+    throw new FieldbookError('BUNDLE_INVALID', { file: d.index.file, detail: `unknown document type "${idx.type}"` });
   const result: ParseResult = {
     doc: {
-      type: idx.type as DocType,
+      type: idx.type,
       title: idx.title,
       pages: idx.pages,
       pageSizes: [],
@@ -409,10 +429,48 @@ async function readIndexFile(
     idx.vectors && idx.vectors.length === idx.chunks.length
       ? idx.vectors.map((b64) => {
           const buf = Buffer.from(b64, 'base64');
+          if (buf.byteLength % 4 !== 0)
+            throw new FieldbookError('BUNDLE_INVALID', { file: d.index?.file, detail: 'a vector is not float32 data' });
           return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
         })
       : null;
   return { result, vectors };
+}
+
+/** Refuse a bundle older than what this PC has, or an incremental one made for another base version. */
+function checkVersionFits(db: Db, manifest: BundleManifest): void {
+  const last = Number(getMeta(db, `kb.applied.${manifest.sourceKb}`) ?? '0');
+  if (manifest.version <= last)
+    throw new FieldbookError('BUNDLE_OLD_VERSION', {
+      detail: `bundle version ${manifest.version}, this PC already has version ${last}`,
+    });
+  if (manifest.baseVersion > 0 && manifest.baseVersion !== last)
+    throw new FieldbookError('BUNDLE_BASE_MISMATCH', {
+      detail: `this bundle updates version ${manifest.baseVersion} to ${manifest.version}; this PC has version ${last} of that knowledge base`,
+    });
+}
+
+/**
+ * Write the library files of an applied bundle's documents from quarantine, then remove the
+ * quarantine. Runs after the commit, and again on a retry when a crash or a failed copy cut it
+ * short (the quarantine stays until every file is in place).
+ */
+async function finishLibraryFiles(db: Db, home: string, bundleId: string, manifest: BundleManifest): Promise<void> {
+  const staging = path.join(home, 'staging', bundleId);
+  if (!fs.existsSync(staging)) return;
+  for (const d of manifest.documents) {
+    const target = libraryPath(home, manifest.sourceKb, d.key);
+    const doc = getDocumentByPath(db, target);
+    if (!doc || doc.sha256 !== d.sha256) continue; // rejected, or replaced since
+    if (fs.existsSync(target) && (await sha256File(target)) === d.sha256) continue;
+    const staged = safeBundlePath(staging, d.file);
+    if ((await sha256File(staged)) !== d.sha256)
+      throw new FieldbookError('BUNDLE_HASH_MISMATCH', { file: staged, detail: 'changed in quarantine' });
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.copyFileSync(staged, `${target}.incoming`);
+    fs.renameSync(`${target}.incoming`, target);
+  }
+  fs.rmSync(staging, { recursive: true, force: true });
 }
 
 /** Apply the approved changes of a staged bundle in one transaction; snapshot first for rollback. */
@@ -422,7 +480,9 @@ export async function applyBundle(bundleId: string, deps: ApplyDeps): Promise<Ap
     { manifest: string; status: string } | undefined;
   if (!row) throw new FieldbookError('BUNDLE_INVALID', { detail: `no staged bundle ${bundleId}` });
   const manifest = Manifest.parse(JSON.parse(row.manifest));
-  if (row.status === 'applied')
+  if (row.status === 'applied') {
+    // A crash (or a failed copy) after the commit left the library files unwritten: finish them now.
+    await finishLibraryFiles(db, home, bundleId, manifest);
     return {
       version: Number(getMeta(db, 'kb.version') ?? '0'),
       applied: 0,
@@ -431,6 +491,8 @@ export async function applyBundle(bundleId: string, deps: ApplyDeps): Promise<Ap
       vectorsReused: 0,
       vectorsEmbedded: 0,
     };
+  }
+  if (row.status !== 'staged') throw new FieldbookError('BUNDLE_INVALID', { detail: `bundle is ${row.status}` });
   const items = reviewItems(db, bundleId);
   if (items.some((i) => i.decision === 'pending'))
     throw new FieldbookError('BUNDLE_INVALID', { detail: 'some changes are not reviewed yet' });
@@ -468,6 +530,8 @@ export async function applyBundle(bundleId: string, deps: ApplyDeps): Promise<Ap
     if (embedder) {
       ensureVectorSpace(db, { modelId: embedder.id, dim: embedder.dim });
       if (sameModel && carried?.vectors) {
+        if (carried.vectors.some((v) => v.length !== embedder.dim))
+          throw new FieldbookError('BUNDLE_INVALID', { file: d.index?.file, detail: 'vector dimension differs' });
         vectors = carried.vectors;
         vectorsReused += vectors.length;
       } else {
@@ -514,6 +578,8 @@ export async function applyBundle(bundleId: string, deps: ApplyDeps): Promise<Ap
   db.pragma('synchronous = FULL');
   try {
     db.transaction(() => {
+      // Checked again at commit: another bundle may have been applied since this one was staged.
+      checkVersionFits(db, manifest);
       for (const p of parsed) {
         writeDocument(
           db,
@@ -554,12 +620,7 @@ export async function applyBundle(bundleId: string, deps: ApplyDeps): Promise<Ap
   } finally {
     db.pragma('synchronous = NORMAL');
   }
-  // The files the documents now point at (outside the transaction: copies are idempotent).
-  for (const p of parsed) {
-    fs.mkdirSync(path.dirname(p.target), { recursive: true });
-    fs.copyFileSync(safeBundlePath(staging, p.d.file), p.target);
-  }
-  fs.rmSync(staging, { recursive: true, force: true });
+  await finishLibraryFiles(db, home, bundleId, manifest);
   report('done', parsed.length);
   return {
     version,

@@ -41,7 +41,8 @@ const ModelEntry = z.object({
     .string()
     .min(1)
     .max(200)
-    .regex(/^[^\\/:*?"<>|\0]+$/),
+    .regex(/^[^\\/:*?"<>|\0]+$/)
+    .refine((n) => !n.startsWith('.'), 'a model name may not start with a dot'),
   files: z
     .array(
       z.object({
@@ -153,7 +154,17 @@ export function safeBundlePath(root: string, rel: string): string {
   return full;
 }
 
+/** The file name a document key gets on disk. */
+function keyFileName(key: string): string {
+  return key.replace(/[\\/:*?"<>|\0]/g, '_');
+}
+
+/** Keys that would land on the same file (after unsafe characters are replaced; case-insensitive file systems). */
+export function sameFileKey(key: string): string {
+  return keyFileName(key).toLowerCase();
+}
+
 /** Where an applied bundle document lives on this PC. */
 export function libraryPath(home: string, sourceKb: string, key: string): string {
-  return path.join(home, 'library', sourceKb, key.replace(/[\\/:*?"<>|\0]/g, '_'));
+  return path.join(home, 'library', sourceKb, keyFileName(key));
 }
