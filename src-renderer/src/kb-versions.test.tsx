@@ -60,6 +60,7 @@ const rolledBack: Outputs['bundleRollback'] = {
   chunksToEmbed: 0,
   modelApprovalsReverted: 0,
   files: { restored: 1, missing: [] },
+  modelFiles: { restored: 0, missing: [] },
   snapshotsRemoved: [],
 };
 

@@ -18,7 +18,11 @@ import { exportBundle } from '../../src-main/core/sync/bundle-export';
 import { applyBundle, decide, stageBundle, verifyBundle } from '../../src-main/core/sync/bundle-import';
 import { generateSigningKeys, trustKey } from '../../src-main/core/sync/bundle-keys';
 import { libraryPath } from '../../src-main/core/sync/bundle-manifest';
+import { verifyModelFile } from '../../src-main/core/models/approvals';
+import { rollbackKnowledge } from '../../src-main/core/sync/rollback';
+import { sha256File } from '../../src-main/core/util/hash';
 import { resignBundle } from '../support/bundles';
+import { writeTinyGguf } from '../support/tiny-gguf';
 import { tempDir } from '../support/paths';
 
 describe('USB bundle safety', () => {
@@ -122,6 +126,35 @@ describe('USB bundle safety', () => {
       ];
     });
     await expect(verifyBundle(pc.db, dots)).rejects.toMatchObject({ code: 'BUNDLE_INVALID' });
+  });
+
+  it('a model pack that replaces an installed model: rollback puts the old file back, still approved', async () => {
+    const home = path.join(tmp.dir, 'pc-models');
+    const fb = openFieldbook({ home, embeddingModelRoots: [], llmModelRoots: [path.join(home, 'models', 'llm')] });
+    try {
+      trustKey(fb.db, keys.publicKeyPem, 'master', new Date());
+      const gguf = path.join(tmp.dir, 'packs', 'helper.gguf');
+      fs.mkdirSync(path.dirname(gguf), { recursive: true });
+      const install = async (seed: number, name: string): Promise<string> => {
+        writeTinyGguf(gguf, { seed, name: `helper-${seed}` });
+        const dir = path.join(usb, name);
+        exportBundle(master.db, { privateKeyPem: keys.privateKeyPem, outDir: dir, now: new Date(), models: [gguf] });
+        const staged = await stageBundle(fb.db, fb.home, dir, new Date());
+        decide(fb.db, staged.bundleId, 'all', 'approved', 'Chen', null);
+        await applyBundle(staged.bundleId, await deps(fb));
+        return sha256File(path.join(home, 'models', 'llm', 'helper.gguf'));
+      };
+      const first = await install(1, 'pack-1');
+      const second = await install(2, 'pack-2');
+      expect(second).not.toBe(first);
+      const installed = path.join(home, 'models', 'llm', 'helper.gguf');
+      const r = await rollbackKnowledge(fb.db, home, 1, { now: new Date() });
+      expect(r.modelFiles).toEqual({ restored: 1, missing: [] });
+      expect(await sha256File(installed)).toBe(first);
+      expect(await verifyModelFile(fb.db, 'llm', 'helper.gguf', installed)).toBe(first);
+    } finally {
+      await fb.close();
+    }
   });
 
   it('a reviewer cannot preview a document above their clearance; the refusal is audited', async () => {

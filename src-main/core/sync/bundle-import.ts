@@ -37,7 +37,7 @@ import {
   sameFileKey,
   type BundleManifest,
 } from './bundle-manifest';
-import { preserveLibraryFiles } from './rollback';
+import { keepReplacedFile, preserveLibraryFiles, recordReplacedModels } from './rollback';
 
 /** A manifest listing 20,000 documents is a few MB; anything far larger is refused before it is parsed. */
 const MAX_MANIFEST_BYTES = 32 * 1024 * 1024;
@@ -549,11 +549,15 @@ export async function applyBundle(bundleId: string, deps: ApplyDeps): Promise<Ap
     (m) => items.find((i) => i.kind === 'model' && i.key === `model:${m.kind}/${m.name}`)?.decision === 'approved',
   );
   const approvals: Array<{ kind: 'embedding' | 'llm'; name: string; file: string; sha256: string }> = [];
+  // Installed model files a pack replaces are kept by hash, so a rollback can put them back.
+  const replaced: Array<{ file: string; sha256: string }> = [];
   for (const m of models) {
     const root = m.kind === 'llm' ? path.join(home, 'models', 'llm') : path.join(home, 'models', 'embedding', m.name);
     for (const f of m.files) {
       const dest = safeBundlePath(root, f.target);
       fs.mkdirSync(path.dirname(dest), { recursive: true });
+      const old = await keepReplacedFile(home, dest);
+      if (old && old.sha256 !== f.sha256) replaced.push(old);
       fs.copyFileSync(safeBundlePath(staging, f.file), dest);
       if ((await sha256File(dest)) !== f.sha256) throw new FieldbookError('BUNDLE_HASH_MISMATCH', { file: dest });
       const isWeights = m.kind === 'llm' || /^onnx\/model[^/]*\.onnx$/.test(f.target);
@@ -572,6 +576,7 @@ export async function applyBundle(bundleId: string, deps: ApplyDeps): Promise<Ap
   // Keep the library files this apply may overwrite, so a rollback can put them back.
   await preserveLibraryFiles(db, home);
   await db.backup(path.join(home, 'snapshots', `v${before}.db`));
+  recordReplacedModels(home, before, replaced);
   report('commit', parsed.length);
   deps.beforeCommit?.();
   const version = before + 1;

@@ -115,6 +115,8 @@ export interface RollbackResult {
   /** Model-file approvals that came with the undone bundles and were put back as they were. */
   modelApprovalsReverted: number;
   files: { restored: number; missing: string[] };
+  /** Installed model files that the undone model packs had replaced, put back (or missing). */
+  modelFiles: { restored: number; missing: string[] };
   snapshotsRemoved: number[];
 }
 
@@ -139,6 +141,67 @@ function snapshotFile(home: string, version: number): string {
 
 function keptFile(home: string, sha256: string): string {
   return path.join(snapshotsDir(home), 'files', sha256);
+}
+
+/** The model files an apply replaced, recorded beside the snapshot taken before it. */
+function replacedModelsFile(home: string, version: number): string {
+  return path.join(snapshotsDir(home), `v${version}.models.json`);
+}
+
+const ReplacedModels = z.array(z.object({ file: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/) }));
+
+/**
+ * Before a model pack overwrites an installed model file, keep the old content by hash; the
+ * apply records the list with `recordReplacedModels` so a rollback can put the files back.
+ * Returns the entry to record, or null when nothing is replaced.
+ */
+export async function keepReplacedFile(home: string, file: string): Promise<{ file: string; sha256: string } | null> {
+  if (!fs.statSync(file, { throwIfNoEntry: false })?.isFile()) return null;
+  const sha256 = await sha256File(file);
+  const kept = keptFile(home, sha256);
+  if (!fs.existsSync(kept)) {
+    fs.mkdirSync(path.dirname(kept), { recursive: true });
+    fs.copyFileSync(file, `${kept}.tmp`);
+    fs.renameSync(`${kept}.tmp`, kept);
+  }
+  return { file, sha256 };
+}
+
+export function recordReplacedModels(
+  home: string,
+  version: number,
+  replaced: Array<{ file: string; sha256: string }>,
+): void {
+  if (replaced.length === 0) return;
+  fs.mkdirSync(snapshotsDir(home), { recursive: true });
+  fs.writeFileSync(replacedModelsFile(home, version), JSON.stringify(replaced));
+}
+
+/** After a rollback to `to`: put back the model files replaced by the applies it undid (newest first). */
+async function restoreReplacedModels(
+  home: string,
+  from: number,
+  to: number,
+): Promise<{ restored: number; missing: string[] }> {
+  let restored = 0;
+  const missing: string[] = [];
+  for (let v = from - 1; v >= to; v--) {
+    const log = replacedModelsFile(home, v);
+    if (!fs.existsSync(log)) continue;
+    const parsed = ReplacedModels.safeParse(JSON.parse(fs.readFileSync(log, 'utf8')));
+    for (const r of parsed.success ? parsed.data : []) {
+      const kept = keptFile(home, r.sha256);
+      if (!fs.existsSync(kept)) {
+        missing.push(r.file);
+        continue;
+      }
+      fs.copyFileSync(kept, `${r.file}.restoring`);
+      fs.renameSync(`${r.file}.restoring`, r.file);
+      restored++;
+    }
+    fs.rmSync(log, { force: true });
+  }
+  return { restored, missing };
 }
 
 function inLibrary(home: string, sourcePath: string): boolean {
@@ -549,6 +612,7 @@ export async function rollbackKnowledge(
     });
   });
   const files = await restoreLibraryFiles(db, home, done.plan.restore);
+  const modelFiles = await restoreReplacedModels(home, from, to);
   // The knowledge is back; vectors for chunks the restored space lacks are derived data.
   const needsVectors = done.vectors.vectorSpaceChanged || countUnembedded(db) > 0;
   const chunksEmbedded = needsVectors && opts.embedMissing ? await opts.embedMissing().catch(() => 0) : 0;
@@ -567,6 +631,7 @@ export async function rollbackKnowledge(
     chunksToEmbed: countUnembedded(db),
     modelApprovalsReverted: done.modelApprovalsReverted,
     files,
+    modelFiles,
     snapshotsRemoved: removeSnapshotsAbove(home, to),
   };
 }
