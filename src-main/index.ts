@@ -17,8 +17,10 @@ import { hardenSession, hardenWebContents, secureWebPreferences } from './electr
 import { utilitySpawners } from './electron/utility-workers';
 
 const mainDir = path.dirname(fileURLToPath(import.meta.url));
-const devServer = process.env.ELECTRON_RENDERER_URL ?? null;
-const appUrl = devServer ?? pathToFileURL(path.join(mainDir, '..', 'renderer', 'index.html')).href;
+// The dev server is honoured only in development: a packaged app never loads a page from a URL in its environment.
+const devServer = app.isPackaged ? null : (process.env.ELECTRON_RENDERER_URL ?? null);
+const rendererDir = path.join(mainDir, '..', 'renderer');
+const appUrl = devServer ?? pathToFileURL(path.join(rendererDir, 'index.html')).href;
 
 let win: BrowserWindow | null = null;
 let fb: Fieldbook | null = null;
@@ -39,7 +41,7 @@ if (!app.requestSingleInstanceLock()) {
   app.on('web-contents-created', (_e, contents) => hardenWebContents(contents));
 
   void app.whenReady().then(async () => {
-    hardenSession(session.defaultSession, devServer);
+    hardenSession(session.defaultSession, devServer, rendererDir);
     const spawners = utilitySpawners(
       (modulePath, args, options) => utilityProcess.fork(modulePath, args, options),
       mainDir,

@@ -40,14 +40,15 @@ import { listTrustedKeys, trustKey, untrustKey } from '../core/sync/bundle-keys'
 import { bundleContext } from '../core/sync/bundle-context';
 import { previewItem } from '../core/sync/bundle-preview';
 import { listSnapshots, rollbackKnowledge } from '../core/sync/rollback';
-import { conversationAnswers, listConversations, saveFeedback } from '../core/store/conversations';
+import { conversationAnswers, listConversations, saveFeedback, type AnswerRecord } from '../core/store/conversations';
 import {
   getDocument,
+  getDocumentByPath,
   listDocuments,
-  SENSITIVITY_LEVELS,
   setDocumentLabels,
   storeStats,
   toChunkRecord,
+  withinClearance,
   type Sensitivity,
 } from '../core/store/documents';
 
@@ -62,7 +63,8 @@ export interface ApiHost {
 export interface Api {
   /** Validate and run one contract call for the given user session. */
   invoke(method: string, input: unknown, session: AccessSession): Promise<Envelope<unknown>>;
-  events: EventEmitter<{ event: [FieldbookEvent] }>;
+  /** Progress and streaming events, with the session whose call caused each. */
+  events: EventEmitter<{ event: [FieldbookEvent, AccessSession] }>;
   handlers: Handlers;
 }
 
@@ -86,9 +88,10 @@ function browseRoots(): string[] {
 }
 
 export function createApi(fb: Fieldbook, host: ApiHost): Api {
-  const events = new EventEmitter<{ event: [FieldbookEvent] }>();
-  const emit = (e: FieldbookEvent): void => {
-    events.emit('event', e);
+  const events = new EventEmitter<{ event: [FieldbookEvent, AccessSession] }>();
+  /** Events go to the session whose call caused them (the HTTP bridge sends them to that caller only). */
+  const emit = (e: FieldbookEvent, s: AccessSession): void => {
+    events.emit('event', e, s);
   };
   const asking = new Map<string, AbortController>();
   let ingesting: AbortController | null = null;
@@ -102,8 +105,7 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
   ): void => {
     appendAudit(fb.db, { actor: s.actor, role: s.role(), action, target, detail }, new Date());
   };
-  const allowed = (s: AccessSession, sensitivity: Sensitivity): boolean =>
-    SENSITIVITY_LEVELS.indexOf(sensitivity) <= SENSITIVITY_LEVELS.indexOf(s.clearance());
+  const allowed = (s: AccessSession, sensitivity: Sensitivity): boolean => withinClearance(sensitivity, s.clearance());
   /** A document this session may see, or DOCUMENT_NOT_FOUND / ACCESS_DENIED (audited). */
   const visibleDocument = (s: AccessSession, id: number): NonNullable<ReturnType<typeof getDocument>> => {
     const doc = getDocument(fb.db, id);
@@ -113,6 +115,27 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
       throw new FieldbookError('ACCESS_DENIED', { detail: `the document is labelled ${doc.sensitivity}` });
     }
     return doc;
+  };
+  /** Wrong-passphrase streaks per session, for a growing wait after 5 in a row. */
+  const elevateLocks = new WeakMap<AccessSession, { failures: number; until: number }>();
+  /**
+   * An answer may be shown when every document it cites is within the session's clearance: the
+   * document's current label, or for a document since removed the label recorded with the
+   * citation (none recorded: treated as restricted).
+   */
+  const answerVisible = (s: AccessSession, a: AnswerRecord): boolean =>
+    a.citations.every((c) => {
+      const doc = getDocument(fb.db, c.docId) ?? getDocumentByPath(fb.db, c.sourcePath);
+      return allowed(s, doc?.sensitivity ?? c.sensitivity ?? 'restricted');
+    });
+  /** The answers of a conversation, or ACCESS_DENIED (audited) when any of them cites above the clearance. */
+  const visibleConversation = (s: AccessSession, id: number): AnswerRecord[] => {
+    const answers = conversationAnswers(fb.db, id);
+    if (!answers.every((a) => answerVisible(s, a))) {
+      audit(s, 'access.denied', `conversation ${id}`);
+      throw new FieldbookError('ACCESS_DENIED', { detail: 'the conversation cites documents above your clearance' });
+    }
+    return answers;
   };
   const sessionInfo = (s: AccessSession): SessionInfo => ({
     role: s.role(),
@@ -170,7 +193,12 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
     },
     async ingest(input, s) {
       s.require('reviewer', 'Adding documents');
-      const opts: Parameters<Fieldbook['ingest']['ingest']>[1] = {};
+      // Nobody labels documents above their own clearance or changes ones they may not see.
+      if (input.sensitivity && !allowed(s, input.sensitivity)) {
+        audit(s, 'access.denied', input.paths.join('; ').slice(0, 500), { sensitivity: input.sensitivity });
+        throw new FieldbookError('ACCESS_DENIED', { detail: `your clearance is ${s.clearance()}` });
+      }
+      const opts: Parameters<Fieldbook['ingest']['ingest']>[1] = { maxSensitivity: s.clearance() };
       if (input.tags) opts.tags = input.tags;
       if (input.sensitivity) opts.sensitivity = input.sensitivity;
       if (input.isSafety !== undefined) opts.isSafety = input.isSafety;
@@ -181,7 +209,7 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
         report = await fb.ingest.ingest(
           input.paths,
           opts,
-          (progress) => emit({ type: 'ingest-progress', progress }),
+          (progress) => emit({ type: 'ingest-progress', progress }, s),
           controller.signal,
         );
       } finally {
@@ -221,7 +249,7 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
       s.require('reviewer', 'Re-indexing');
       const doc = visibleDocument(s, input.id);
       const report = await fb.ingest.ingest([doc.sourcePath], { force: true }, (progress) =>
-        emit({ type: 'ingest-progress', progress }),
+        emit({ type: 'ingest-progress', progress }, s),
       );
       audit(s, 'document.reindex', doc.sourcePath, { counts: report.counts });
       return report;
@@ -241,10 +269,13 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
       try {
         const opts: Parameters<Fieldbook['answers']['ask']>[1] = {
           signal: controller.signal,
-          onToken: (text) => emit({ type: 'answer-token', requestId: input.requestId, text }),
+          onToken: (text) => emit({ type: 'answer-token', requestId: input.requestId, text }, s),
           filters: { ...input.filters, maxSensitivity: s.clearance() },
         };
-        if (input.conversationId !== undefined) opts.conversationId = input.conversationId;
+        if (input.conversationId !== undefined) {
+          visibleConversation(s, input.conversationId); // a follow-up reuses the earlier questions
+          opts.conversationId = input.conversationId;
+        }
         const res = await fb.answers.ask(input.question, opts);
         if (fb.settings().answer.auditQuestions) {
           audit(s, 'question', input.question.slice(0, 500), {
@@ -265,11 +296,12 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
       c?.abort();
       return { cancelled: c !== undefined };
     },
-    async listConversations() {
-      return listConversations(fb.db);
+    async listConversations(_input, s) {
+      // A conversation that cites anything above the session's clearance is not listed (its title is a question).
+      return listConversations(fb.db).filter((c) => conversationAnswers(fb.db, c.id).every((a) => answerVisible(s, a)));
     },
-    async getConversation(input) {
-      return conversationAnswers(fb.db, input.id);
+    async getConversation(input, s) {
+      return visibleConversation(s, input.id);
     },
     async sendFeedback(input, s) {
       const f: Parameters<typeof saveFeedback>[1] = { answerId: input.answerId, rating: input.rating };
@@ -340,7 +372,8 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
       }
       return { type: doc.type, mime: FILE_MIME[doc.type], base64: data.toString('base64'), pageSize: null };
     },
-    async browse(input) {
+    async browse(input, s) {
+      s.require('reviewer', 'Browsing folders to add documents');
       const dir = path.resolve(input.path ?? os.homedir());
       let entries: fs.Dirent[];
       try {
@@ -390,7 +423,7 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
       s.require('admin', 'Changing models');
       if (input.kind === 'embedding') {
         await fb.useEmbeddingModel(input.name);
-        await fb.ingest.embedMissing((progress) => emit({ type: 'ingest-progress', progress }));
+        await fb.ingest.embedMissing((progress) => emit({ type: 'ingest-progress', progress }, s));
       } else await fb.useLlmModel(input.name);
       audit(s, 'model.approve', input.name, { kind: input.kind });
       return { embedding: await fb.embeddingStatus(), llm: await fb.llmStatus() };
@@ -399,10 +432,20 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
       return sessionInfo(s);
     },
     async elevate(input, s) {
+      const lock = elevateLocks.get(s);
+      const now = Date.now();
+      if (lock && lock.until > now)
+        throw new FieldbookError('ACCESS_DENIED', {
+          detail: `too many wrong passphrases: try again in ${Math.ceil((lock.until - now) / 1000)} s`,
+        });
       if (!s.elevate(input.role, input.passphrase)) {
-        audit(s, 'role.elevate-failed', input.role);
+        const failures = (lock?.failures ?? 0) + 1;
+        // After 5 wrong guesses in a row, each further guess waits 30 s more (scrypt also costs ~0.25 s each).
+        elevateLocks.set(s, { failures, until: failures >= 5 ? now + 30_000 * (failures - 4) : 0 });
+        audit(s, 'role.elevate-failed', input.role, { failures });
         throw new FieldbookError('ACCESS_DENIED', { detail: 'wrong passphrase, or no passphrase set for this role' });
       }
+      elevateLocks.delete(s);
       audit(s, 'role.elevate', input.role);
       return sessionInfo(s);
     },
@@ -555,7 +598,7 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
           ...bundleContext(fb),
           embedder: await fb.embedder(),
           now: new Date(),
-          onProgress: (progress) => emit({ type: 'bundle-progress', bundleId: input.bundleId, progress }),
+          onProgress: (progress) => emit({ type: 'bundle-progress', bundleId: input.bundleId, progress }, s),
         });
         audit(s, 'bundle.apply', input.bundleId, { ...r });
         return r;
@@ -599,7 +642,7 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
       try {
         const r = await rollbackKnowledge(fb.db, fb.home, input.to, {
           now: new Date(),
-          embedMissing: () => fb.ingest.embedMissing((progress) => emit({ type: 'ingest-progress', progress })),
+          embedMissing: () => fb.ingest.embedMissing((progress) => emit({ type: 'ingest-progress', progress }, s)),
         });
         // Model files whose approval was undone must not stay loaded.
         if (r.modelApprovalsReverted > 0) await fb.unloadModels();

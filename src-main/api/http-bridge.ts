@@ -64,6 +64,15 @@ export interface HttpBridgeOptions {
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
+/** A percent-decoded path, or null when it is malformed (a bad request, never a crash). */
+function safeDecode(s: string): string | null {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return null;
+  }
+}
+
 export async function startHttpBridge(api: Api, opts: HttpBridgeOptions): Promise<HttpBridge> {
   const host = opts.host ?? '127.0.0.1';
   if (!LOOPBACK.has(host) && opts.requireApiKeys !== true) {
@@ -93,10 +102,11 @@ export async function startHttpBridge(api: Api, opts: HttpBridgeOptions): Promis
   };
   const staticDir = path.resolve(opts.staticDir);
   let port = opts.port ?? 0;
-  const sseClients = new Set<http.ServerResponse>();
-  api.events.on('event', (e) => {
+  /** Event-stream clients and their sessions: an event reaches only the session whose call caused it. */
+  const sseClients = new Map<http.ServerResponse, AccessSession>();
+  api.events.on('event', (e, from) => {
     const line = `data: ${JSON.stringify(e)}\n\n`;
-    for (const res of sseClients) res.write(line);
+    for (const [res, s] of sseClients) if (s === from) res.write(line);
   });
 
   const allowedHosts = (): Set<string> =>
@@ -118,7 +128,7 @@ export async function startHttpBridge(api: Api, opts: HttpBridgeOptions): Promis
     res.end(body);
   };
 
-  const server = http.createServer((req, res) => {
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const hostHeader = req.headers.host ?? '';
     const origin = req.headers.origin;
     if (
@@ -146,7 +156,7 @@ export async function startHttpBridge(api: Api, opts: HttpBridgeOptions): Promis
         Connection: 'keep-alive',
       });
       res.write(': connected\n\n');
-      sseClients.add(res);
+      sseClients.set(res, session);
       req.on('close', () => sseClients.delete(res));
       return;
     }
@@ -182,7 +192,7 @@ export async function startHttpBridge(api: Api, opts: HttpBridgeOptions): Promis
           return;
         }
         void api
-          .invoke(decodeURIComponent(url.pathname.slice(5)), input, session)
+          .invoke(safeDecode(url.pathname.slice(5)) ?? '', input, session)
           .then((envelope) => send(res, 200, JSON.stringify(envelope)));
       });
       return;
@@ -192,7 +202,12 @@ export async function startHttpBridge(api: Api, opts: HttpBridgeOptions): Promis
       return;
     }
     // Static files, contained in staticDir (no traversal).
-    const rel = decodeURIComponent(url.pathname).replace(/^\/+/, '') || 'index.html';
+    const decoded = safeDecode(url.pathname);
+    if (decoded === null) {
+      send(res, 400, 'Bad request', 'text/plain');
+      return;
+    }
+    const rel = decoded.replace(/^\/+/, '') || 'index.html';
     const file = path.resolve(staticDir, rel);
     const inside = path.relative(staticDir, file);
     if (inside.startsWith('..') || path.isAbsolute(inside)) {
@@ -205,6 +220,15 @@ export async function startHttpBridge(api: Api, opts: HttpBridgeOptions): Promis
       return;
     }
     send(res, 200, fs.readFileSync(target), TYPES[path.extname(target)] ?? 'application/octet-stream');
+  };
+  // A malformed request is answered, never allowed to end the process.
+  const server = http.createServer((req, res) => {
+    try {
+      handle(req, res);
+    } catch {
+      if (!res.headersSent) send(res, 400, 'Bad request', 'text/plain');
+      else res.end();
+    }
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -217,7 +241,7 @@ export async function startHttpBridge(api: Api, opts: HttpBridgeOptions): Promis
     url: `http://127.0.0.1:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
-        for (const res of sseClients) res.end();
+        for (const res of sseClients.keys()) res.end();
         server.close(() => resolve());
       }),
   };

@@ -124,7 +124,13 @@ describe('Electron main wiring (fake electron module)', () => {
     };
     expect(decide('https://example.com/x.js')).toBe(true);
     expect(decide('http://127.0.0.1:8080/')).toBe(true);
-    expect(decide('file:///app/out/renderer/index.html')).toBe(false);
+    const page = state.windows[0]?.loaded ?? '';
+    expect(decide(page)).toBe(false);
+    expect(decide(new URL('./pdfjs/cmaps/UniCNS-UTF16-H.bcmap', page).href)).toBe(false);
+    // Local files outside the renderer folder, and file://host/ shares (SMB traffic, NTLM hashes), are refused.
+    expect(decide('file:///etc/passwd')).toBe(true);
+    expect(decide(new URL('../../../secret.txt', page).href)).toBe(true);
+    expect(decide('file://evil-host/share/x.png')).toBe(true);
     let headers: Record<string, string[] | string> = {};
     state.headers?.({ url: 'file:///x', responseHeaders: {} }, (r) => (headers = r.responseHeaders));
     expect(String(headers['Content-Security-Policy'])).toContain("default-src 'self'");

@@ -4,6 +4,8 @@
  * own files), CSP on every response, navigation/window-open/permission denial, and the
  * IPC sender check.
  */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CONTENT_SECURITY_POLICY } from '../api/http-bridge';
 
 /** webPreferences every Fieldbook window is created with. */
@@ -24,11 +26,36 @@ export function secureWebPreferences(preloadPath: string): Record<string, unknow
   };
 }
 
-/** Only the app's own files (and the dev server during development) may be loaded. */
-export function isAllowedUrl(url: string, devServer: string | null): boolean {
-  if (url.startsWith('file://') || url.startsWith('devtools://') || url.startsWith('data:') || url.startsWith('blob:'))
-    return true;
-  if (devServer && url.startsWith(devServer)) return true;
+/**
+ * Only the app's own files (local files inside the renderer folder — never a `file://host/`
+ * share, which would reach the network) and, during development, the dev server's origin.
+ */
+export function isAllowedUrl(url: string, devServer: string | null, rendererDir: string): boolean {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return false;
+  }
+  if (u.protocol === 'devtools:' || u.protocol === 'data:' || u.protocol === 'blob:') return true;
+  if (u.protocol === 'file:') {
+    if (u.host !== '') return false;
+    let file: string;
+    try {
+      file = fileURLToPath(u);
+    } catch {
+      return false;
+    }
+    const rel = path.relative(rendererDir, file);
+    return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+  }
+  if (devServer) {
+    try {
+      return u.origin === new URL(devServer).origin;
+    } catch {
+      return false;
+    }
+  }
   return false;
 }
 
@@ -58,10 +85,10 @@ export interface SessionLike {
   setPermissionCheckHandler(handler: () => boolean): void;
 }
 
-export function hardenSession(session: SessionLike, devServer: string | null): void {
+export function hardenSession(session: SessionLike, devServer: string | null, rendererDir: string): void {
   // The app makes no network traffic: every non-local request is cancelled.
   session.webRequest.onBeforeRequest((details, callback) =>
-    callback({ cancel: !isAllowedUrl(details.url, devServer) }),
+    callback({ cancel: !isAllowedUrl(details.url, devServer, rendererDir) }),
   );
   session.webRequest.onHeadersReceived((details, callback) =>
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } }),

@@ -120,6 +120,7 @@ function citationFor(
     docTitle: block.title,
     docVersion: ranked.doc.version,
     sourcePath: ranked.doc.source_path,
+    sensitivity: ranked.doc.sensitivity,
     page: block.page,
     headingPath: block.headingPath,
     snippet: makeSnippet(block.text, buildKeywordQuery(question).terms).text,

@@ -16,6 +16,7 @@ import {
   deleteDocumentRows,
   getDocumentByPath,
   writeDocument,
+  withinClearance,
   type Sensitivity,
 } from '../store/documents';
 import { deleteVectors, ensureVectorSpace, insertVector } from '../store/vectors';
@@ -32,6 +33,8 @@ export interface IngestOptions {
   removeMissing?: boolean;
   /** Parse again even when the file is unchanged (re-index). */
   force?: boolean;
+  /** The caller's clearance: indexed documents labelled above it are neither replaced, relabelled nor removed. */
+  maxSensitivity?: Sensitivity;
 }
 
 export type IngestPhase = 'scan' | 'hash' | 'parse' | 'embed' | 'store' | 'done';
@@ -183,6 +186,11 @@ export function createIngestService(deps: IngestDeps): IngestService {
         throw new FieldbookError('FILE_UNREADABLE', { file, detail: code });
       }
       const existing = getDocumentByPath(db, file);
+      if (existing && opts.maxSensitivity && !withinClearance(existing.sensitivity, opts.maxSensitivity))
+        throw new FieldbookError('ACCESS_DENIED', {
+          file,
+          detail: `the indexed document is labelled ${existing.sensitivity}`,
+        });
       const labelsChanged =
         existing !== null &&
         ((opts.sensitivity !== undefined && opts.sensitivity !== existing.sensitivity) ||
@@ -307,7 +315,8 @@ export function createIngestService(deps: IngestDeps): IngestService {
       const missingReports: FileReport[] = [];
       for (const m of expanded.missing) {
         const doc = getDocumentByPath(db, m);
-        if (doc && opts.removeMissing) {
+        const mayRemove = !opts.maxSensitivity || (doc && withinClearance(doc.sensitivity, opts.maxSensitivity));
+        if (doc && opts.removeMissing && mayRemove) {
           db.transaction(() => deleteDocumentRows(db, doc.id))();
           removed.push(m);
         } else {
@@ -318,11 +327,13 @@ export function createIngestService(deps: IngestDeps): IngestService {
       }
       if (opts.removeMissing && expanded.folders.length) {
         const present = new Set([...expanded.files, ...expanded.skipped]);
-        const docs = db.prepare('SELECT id, source_path FROM documents').all() as Array<{
+        const docs = db.prepare('SELECT id, source_path, sensitivity FROM documents').all() as Array<{
           id: number;
           source_path: string;
+          sensitivity: Sensitivity;
         }>;
         for (const d of docs) {
+          if (opts.maxSensitivity && !withinClearance(d.sensitivity, opts.maxSensitivity)) continue;
           const inFolder = expanded.folders.some((f) => d.source_path.startsWith(f + path.sep));
           if (inFolder && !present.has(d.source_path)) {
             db.transaction(() => deleteDocumentRows(db, d.id))();

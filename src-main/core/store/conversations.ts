@@ -1,6 +1,7 @@
 /** Conversations and their answers (they feed feedback and dataset export). */
 import { FieldbookError } from '../errors';
 import type { Db } from './db';
+import type { Sensitivity } from './documents';
 
 export interface StoredCitation {
   n: number;
@@ -9,6 +10,8 @@ export interface StoredCitation {
   docTitle: string;
   docVersion: number;
   sourcePath: string;
+  /** The document's label when the answer was given (answers saved before this field have none). */
+  sensitivity?: Sensitivity;
   page: number | null;
   headingPath: string[];
   snippet: string;

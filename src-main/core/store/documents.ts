@@ -11,6 +11,11 @@ import { deleteVectors, insertVector } from './vectors';
 export const SENSITIVITY_LEVELS = ['public', 'internal', 'confidential', 'restricted'] as const;
 export type Sensitivity = (typeof SENSITIVITY_LEVELS)[number];
 
+/** Whether a document with this label may be seen (or changed) by someone with this clearance. */
+export function withinClearance(label: Sensitivity, clearance: Sensitivity): boolean {
+  return SENSITIVITY_LEVELS.indexOf(label) <= SENSITIVITY_LEVELS.indexOf(clearance);
+}
+
 export function isSensitivity(v: string): v is Sensitivity {
   return (SENSITIVITY_LEVELS as readonly string[]).includes(v);
 }
