@@ -6,24 +6,14 @@
  */
 import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Envelope, IpcBridge, Outputs } from '../../src-preload/contract';
+import type { Outputs } from '../../src-preload/contract';
+import { installFakeBridge } from './test-support/fake-bridge';
 
-const calls: Array<{ method: string; input: unknown }> = [];
-const results: Record<string, unknown> = {};
-
-const bridge: IpcBridge = {
-  async invoke(method, input): Promise<Envelope<unknown>> {
-    calls.push({ method, input });
-    const r = results[method];
-    if (r instanceof Error)
-      return { ok: false, error: { code: 'ROLLBACK_BUSY', message: r.message, hint: 'Wait until it has finished.' } };
-    return { ok: true, result: r };
-  },
-  onEvent() {
-    return () => undefined;
-  },
-};
-window.fieldbookIpc = bridge;
+const { calls, results } = installFakeBridge((message) => ({
+  code: 'ROLLBACK_BUSY',
+  message,
+  hint: 'Wait until it has finished.',
+}));
 
 const snapshots: Outputs['bundleSnapshots'] = {
   current: 2,

@@ -6,31 +6,14 @@
  */
 import { cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Envelope, FieldbookEvent, IpcBridge } from '../../src-preload/contract';
+import { installFakeBridge } from './test-support/fake-bridge';
 
-const calls: Array<{ method: string; input: unknown }> = [];
-let listeners: Array<(e: FieldbookEvent) => void> = [];
-const results: Record<string, unknown> = {};
-
-const bridge: IpcBridge = {
-  async invoke(method, input): Promise<Envelope<unknown>> {
-    calls.push({ method, input });
-    const r = results[method];
-    if (r instanceof Error)
-      return {
-        ok: false,
-        error: { code: 'PDF_ENCRYPTED', message: r.message, hint: 'Ask the owner.', file: 'manual.pdf' },
-      };
-    return { ok: true, result: typeof r === 'function' ? (r as (i: unknown) => unknown)(input) : r };
-  },
-  onEvent(l) {
-    listeners.push(l);
-    return () => {
-      listeners = listeners.filter((x) => x !== l);
-    };
-  },
-};
-window.fieldbookIpc = bridge;
+const { bridge, calls, results, emit } = installFakeBridge((message) => ({
+  code: 'PDF_ENCRYPTED',
+  message,
+  hint: 'Ask the owner.',
+  file: 'manual.pdf',
+}));
 
 const status = {
   home: '/data',
@@ -104,7 +87,7 @@ beforeEach(() => {
     status,
     listConversations: [],
     ask: () => {
-      for (const l of listeners) l({ type: 'answer-token', requestId: 'x', text: '先停機' });
+      emit({ type: 'answer-token', requestId: 'x', text: '先停機' });
       return answer;
     },
     sendFeedback: { id: 1 },
@@ -170,7 +153,7 @@ describe('renderer', () => {
   });
 
   it('adds files dropped on the library through the desktop bridge', async () => {
-    bridge.pathsForFiles = (files) => files.map((f) => `/media/usb/${f.name}`);
+    bridge.pathsForFiles = (files: File[]) => files.map((f) => `/media/usb/${f.name}`);
     results.listDocuments = { documents: [], failures: [] };
     results.ingest = {
       jobId: 1,
