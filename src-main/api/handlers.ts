@@ -97,13 +97,25 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
   let ingesting: AbortController | null = null;
   /** A bundle apply or rollback in progress (they must not overlap). */
   let updating = false;
+  /** When each actor was last refused on each target (audit de-duplication). */
+  const lastRefusal = new Map<string, number>();
   const audit = (
     s: AccessSession,
     action: AuditAction,
     target: string | null,
     detail: Record<string, unknown> = {},
   ): void => {
-    appendAudit(fb.db, { actor: s.actor, role: s.role(), action, target, detail }, new Date());
+    const now = new Date();
+    // A refusal repeated by the same actor on the same target within a minute is recorded once,
+    // so a script cannot bury the log in identical refusals.
+    if (action === 'access.denied') {
+      const key = `${s.actor}\u0000${target ?? ''}`;
+      const last = lastRefusal.get(key);
+      if (last !== undefined && now.getTime() - last < 60_000) return;
+      lastRefusal.set(key, now.getTime());
+      if (lastRefusal.size > 10_000) lastRefusal.clear();
+    }
+    appendAudit(fb.db, { actor: s.actor, role: s.role(), action, target, detail }, now);
   };
   const allowed = (s: AccessSession, sensitivity: Sensitivity): boolean => withinClearance(sensitivity, s.clearance());
   /** A document this session may see, or DOCUMENT_NOT_FOUND / ACCESS_DENIED (audited). */

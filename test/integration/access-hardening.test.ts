@@ -105,6 +105,21 @@ describe('access hardening', () => {
     expect(await call<{ role: string }>(guesser, 'session', {})).toMatchObject({ role: 'reader' });
   });
 
+  it('records a repeated refusal once a minute per actor and target, not once per request', async () => {
+    const restricted = listDocuments(fb.db).find((d) => d.sourcePath.endsWith('restricted.md'));
+    const count = (): number =>
+      fb.db
+        .prepare("SELECT COUNT(*) FROM audit_log WHERE action = 'access.denied' AND actor = 'reader' AND target = ?")
+        .pluck()
+        .get(restricted?.sourcePath) as number;
+    const before = count();
+    for (let i = 0; i < 20; i++)
+      await expect(call(reader, 'getDocumentFile', { docId: restricted?.id })).rejects.toMatchObject({
+        code: 'ACCESS_DENIED',
+      });
+    expect(count() - before).toBe(1);
+  });
+
   it('browsing folders needs the reviewer role', async () => {
     await expect(call(reader, 'browse', {})).rejects.toMatchObject({ code: 'ACCESS_DENIED' });
     expect(await call<{ entries: unknown[] }>(reviewer, 'browse', { path: docs })).toMatchObject({
