@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pageLinesFrom, type LayoutItem } from './page-layout';
+import { layoutBlocks, pageLinesFrom, type LayoutItem } from './page-layout';
 
 const W = 612;
 const H = 792;
@@ -62,5 +62,25 @@ describe('page layout', () => {
     const lines = pageLinesFrom(1, W, H, items).lines;
     expect(lines[29]?.text).toBe('a30');
     expect(lines[30]?.text).toBe('b1');
+  });
+
+  it('on OCR pages, a large-type line is a heading only when short and not a list item', () => {
+    const body = column(80, 300, 300, 'body text line that is long enough to be ordinary prose', 12);
+    const items = [
+      { str: 'Additional Features', x: 80, top: 100, w: 120, size: 12 },
+      { str: '® Operation is similar to a multi-track tape recorder with PLAY', x: 80, top: 130, w: 400, size: 12 },
+      { str: 'Every track may be assigned to one of sixteen MIDI channels at once', x: 80, top: 160, w: 400, size: 12 },
+      ...body,
+    ];
+    const headings = (ocr: boolean): string[] => {
+      const page = pageLinesFrom(1, W, H, items);
+      if (ocr) page.ocrConfidence = 90;
+      return layoutBlocks([page])
+        .filter((b) => b.kind === 'heading')
+        .map((b) => b.text);
+    };
+    expect(headings(true)).toEqual(['Additional Features']);
+    // A text layer's sizes are exact: long large-type lines stay headings there.
+    expect(headings(false).length).toBeGreaterThan(1);
   });
 });

@@ -282,7 +282,14 @@ function pageBlocks(p: PageLines, bodySize: number, headingSizes: number[]): Blo
   let prev: Line | null = null;
   for (const line of p.lines) {
     if (!line.text) continue;
-    const isHeading = line.size >= bodySize * 1.18 && line.text.length <= 120 && !/[.。]$/.test(line.text);
+    // OCR sizes come from row heights, which vary with the glyphs on a line, and a scan's
+    // larger-type paragraphs are common: there a heading must also be short and not a list item.
+    const maxHeadingChars = p.ocrConfidence !== undefined ? 60 : 120;
+    const isHeading =
+      line.size >= bodySize * 1.18 &&
+      line.text.length <= maxHeadingChars &&
+      !/[.。]$/.test(line.text) &&
+      !(p.ocrConfidence !== undefined && (LIST_START_RE.test(line.text) || /^[®©¢•·*]\s/.test(line.text)));
     const level = isHeading ? Math.max(1, headingSizes.findIndex((s) => line.size >= s * 0.97) + 1) : undefined;
     const gap = prev ? line.top - (prev.top + prev.size) : 0;
     const sameFlow = prev !== null && prev.column === line.column && gap < line.size * 0.9 && gap > -line.size;
