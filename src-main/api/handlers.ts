@@ -97,6 +97,17 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
   let ingesting: AbortController | null = null;
   /** A bundle apply or rollback in progress (they must not overlap). */
   let updating = false;
+  /** Run a knowledge-base update (apply or rollback) while no other update or import runs. */
+  const exclusively = async <T>(busy: 'BUNDLE_BUSY' | 'ROLLBACK_BUSY', run: () => Promise<T>): Promise<T> => {
+    if (updating || ingesting)
+      throw new FieldbookError(busy, { detail: 'another update, a rollback or an import is running' });
+    updating = true;
+    try {
+      return await run();
+    } finally {
+      updating = false;
+    }
+  };
   /** When each actor was last refused on each target (audit de-duplication). */
   const lastRefusal = new Map<string, number>();
   const audit = (
@@ -602,10 +613,7 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
     },
     async bundleApply(input, s) {
       s.require('reviewer', 'Applying an update bundle');
-      if (updating || ingesting)
-        throw new FieldbookError('BUNDLE_BUSY', { detail: 'another update, a rollback or an import is running' });
-      updating = true;
-      try {
+      return exclusively('BUNDLE_BUSY', async () => {
         const r = await applyBundle(input.bundleId, {
           ...bundleContext(fb),
           embedder: await fb.embedder(),
@@ -614,9 +622,7 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
         });
         audit(s, 'bundle.apply', input.bundleId, { ...r });
         return r;
-      } finally {
-        updating = false;
-      }
+      });
     },
     async bundleHistory(_input, s) {
       s.require('reviewer', 'Bundle history');
@@ -648,25 +654,22 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
     },
     async bundleRollback(input, s) {
       s.require('admin', 'Restoring an earlier knowledge-base version');
-      if (updating || ingesting)
-        throw new FieldbookError('ROLLBACK_BUSY', { detail: 'an update, rollback or import is running' });
-      updating = true;
-      try {
-        const r = await rollbackKnowledge(fb.db, fb.home, input.to, {
-          now: new Date(),
-          embedMissing: () => fb.ingest.embedMissing((progress) => emit({ type: 'ingest-progress', progress }, s)),
-        });
-        // Model files whose approval was undone must not stay loaded.
-        if (r.modelApprovalsReverted > 0) await fb.unloadModels();
-        audit(s, 'bundle.rollback', `v${input.to}`, { ...r });
-        return r;
-      } catch (err) {
-        const report = describeError(err);
-        audit(s, 'bundle.rollback', `v${input.to}`, { failed: report.code, detail: report.detail ?? null });
-        throw err;
-      } finally {
-        updating = false;
-      }
+      return exclusively('ROLLBACK_BUSY', async () => {
+        try {
+          const r = await rollbackKnowledge(fb.db, fb.home, input.to, {
+            now: new Date(),
+            embedMissing: () => fb.ingest.embedMissing((progress) => emit({ type: 'ingest-progress', progress }, s)),
+          });
+          // Model files whose approval was undone must not stay loaded.
+          if (r.modelApprovalsReverted > 0) await fb.unloadModels();
+          audit(s, 'bundle.rollback', `v${input.to}`, { ...r });
+          return r;
+        } catch (err) {
+          const report = describeError(err);
+          audit(s, 'bundle.rollback', `v${input.to}`, { failed: report.code, detail: report.detail ?? null });
+          throw err;
+        }
+      });
     },
   };
 

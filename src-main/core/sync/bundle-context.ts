@@ -1,8 +1,8 @@
 /** What reading a bundle's documents (preview, apply) needs from an open Fieldbook. */
 import type { Fieldbook } from '../fieldbook';
-import type { PreviewDeps } from './bundle-preview';
+import type { BundleReadDeps } from './bundle-import';
 
-export function bundleContext(fb: Fieldbook): PreviewDeps {
+export function bundleContext(fb: Fieldbook): BundleReadDeps {
   const settings = fb.settings();
   return {
     db: fb.db,

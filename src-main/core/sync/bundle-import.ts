@@ -360,14 +360,18 @@ export function decide(
   return n;
 }
 
-export interface ApplyDeps {
+/** What reading a staged bundle's documents needs (preview and apply). */
+export interface BundleReadDeps {
   db: Db;
   home: string;
   parser: ParserPool;
   limits: IngestLimits;
   chunking: ChunkSettings;
-  embedder: Embedder | null;
   ocr?: OcrSettings;
+}
+
+export interface ApplyDeps extends BundleReadDeps {
+  embedder: Embedder | null;
   now: Date;
   /** Called after parsing, before the transaction (tests use it to crash mid-apply). */
   beforeCommit?: () => void;

@@ -5,13 +5,10 @@
  * quarantine and parsed in the sandboxed parser process, like any import.
  */
 import fs from 'node:fs';
-import type { ChunkSettings, IngestLimits, OcrSettings } from '../config';
 import { FieldbookError } from '../errors';
-import type { ParserPool } from '../ingest/parser-pool';
 import type { ParseResult } from '../ingest/types';
 import { documentChunks, getDocumentByPath, type Sensitivity } from '../store/documents';
-import type { Db } from '../store/db';
-import { reviewItems, stagedManifest, type ChangeKind } from './bundle-import';
+import { reviewItems, stagedManifest, type BundleReadDeps, type ChangeKind } from './bundle-import';
 import { libraryPath, safeBundlePath } from './bundle-manifest';
 
 export interface DocLabels {
@@ -42,15 +39,6 @@ export interface ItemPreview {
   diff: TextDiffSummary | null;
   /** Model packs: the files that would be installed. */
   files: Array<{ target: string; size: number }>;
-}
-
-export interface PreviewDeps {
-  db: Db;
-  home: string;
-  parser: ParserPool;
-  limits: IngestLimits;
-  chunking: ChunkSettings;
-  ocr?: OcrSettings;
 }
 
 const EXCERPT_CHARS = 6000;
@@ -112,7 +100,7 @@ export function diffPassages(before: string[], after: string[]): TextDiffSummary
 }
 
 /** The passages of a document already in the knowledge base: its file if still there, else its chunks. */
-async function livePassages(deps: PreviewDeps, docId: number, file: string): Promise<Passage[]> {
+async function livePassages(deps: BundleReadDeps, docId: number, file: string): Promise<Passage[]> {
   if (fs.existsSync(file)) {
     try {
       return passagesOf(await deps.parser.parse(file, deps.limits, deps.chunking, undefined, deps.ocr));
@@ -123,7 +111,7 @@ async function livePassages(deps: PreviewDeps, docId: number, file: string): Pro
   return documentChunks(deps.db, docId).map((c) => ({ page: c.pageStart, text: normalize(c.text) }));
 }
 
-export async function previewItem(deps: PreviewDeps, bundleId: string, key: string): Promise<ItemPreview> {
+export async function previewItem(deps: BundleReadDeps, bundleId: string, key: string): Promise<ItemPreview> {
   const { db, home } = deps;
   const item = reviewItems(db, bundleId).find((i) => i.key === key);
   if (!item) throw new FieldbookError('BUNDLE_INVALID', { detail: `bundle ${bundleId} has no change ${key}` });

@@ -158,13 +158,28 @@ const ReplacedModels = z.array(z.object({ file: z.string(), sha256: z.string().r
 export async function keepReplacedFile(home: string, file: string): Promise<{ file: string; sha256: string } | null> {
   if (!fs.statSync(file, { throwIfNoEntry: false })?.isFile()) return null;
   const sha256 = await sha256File(file);
-  const kept = keptFile(home, sha256);
-  if (!fs.existsSync(kept)) {
-    fs.mkdirSync(path.dirname(kept), { recursive: true });
-    fs.copyFileSync(file, `${kept}.tmp`);
-    fs.renameSync(`${kept}.tmp`, kept);
+  // Model files are large: copy only content not kept yet.
+  if (fs.existsSync(keptFile(home, sha256)) || (await keepByHash(home, file, sha256)) !== null) return { file, sha256 };
+  return null;
+}
+
+/**
+ * Copy a file's content into the kept-files store under its SHA-256 (hashed from the copy,
+ * so what is kept is exactly what was read). With `expected`, a copy of other content is
+ * discarded. Returns the hash kept, or null.
+ */
+async function keepByHash(home: string, file: string, expected?: string): Promise<string | null> {
+  const dir = path.join(snapshotsDir(home), 'files');
+  fs.mkdirSync(dir, { recursive: true });
+  const tmp = path.join(dir, `incoming.${process.pid}.tmp`);
+  fs.copyFileSync(file, tmp);
+  const sha256 = await sha256File(tmp);
+  if (expected !== undefined && sha256 !== expected) {
+    fs.rmSync(tmp, { force: true });
+    return null;
   }
-  return { file, sha256 };
+  fs.renameSync(tmp, keptFile(home, sha256));
+  return sha256;
 }
 
 export function recordReplacedModels(
@@ -552,16 +567,9 @@ export async function preserveLibraryFiles(db: Db, home: string): Promise<number
   ).filter((d) => inLibrary(home, d.sourcePath));
   let added = 0;
   for (const d of docs) {
-    const kept = keptFile(home, d.sha256);
-    if (fs.existsSync(kept) || !fs.existsSync(d.sourcePath)) continue;
-    fs.mkdirSync(path.dirname(kept), { recursive: true });
-    const tmp = `${kept}.${process.pid}.tmp`;
-    fs.copyFileSync(d.sourcePath, tmp);
+    if (fs.existsSync(keptFile(home, d.sha256)) || !fs.existsSync(d.sourcePath)) continue;
     // Only the content the index describes is worth keeping under its hash.
-    if ((await sha256File(tmp)) === d.sha256) {
-      fs.renameSync(tmp, kept);
-      added++;
-    } else fs.rmSync(tmp, { force: true });
+    if ((await keepByHash(home, d.sourcePath, d.sha256)) !== null) added++;
   }
   return added;
 }
