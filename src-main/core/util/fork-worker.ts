@@ -3,8 +3,9 @@
  * tsx (CLI, tests) or the bundled .js (built app). Electron passes its own spawner instead.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** A running worker process, whatever started it (child_process or Electron utilityProcess). */
 export interface WorkerProcess<TReq, TRes> {
@@ -20,9 +21,18 @@ export function siblingEntry(callerUrl: string, baseName: string): string {
   return path.join(path.dirname(here), `${baseName}${path.extname(here)}`);
 }
 
+/**
+ * The tsx loader as an absolute file URL. A bare `--import tsx` is resolved from the child's
+ * working directory, so the installed `fieldbook` command run outside the checkout could not
+ * start a parser (issue 14.21).
+ */
+export function tsxLoaderUrl(): string {
+  return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+}
+
 export function forkWorker<TReq, TRes>(entry: string, execArgv: string[] = []): WorkerProcess<TReq, TRes> {
   const args = [...execArgv];
-  if (entry.endsWith('.ts')) args.unshift('--import', 'tsx');
+  if (entry.endsWith('.ts')) args.unshift('--import', tsxLoaderUrl());
   const child: ChildProcess = fork(entry, [], {
     execArgv: args,
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
