@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
 import { FieldbookError } from '../errors';
 import { MIGRATIONS, type Migration, type SchemaEdit } from './migrations';
+import { createPrivateFile, makeDataFolderPrivate, tightenTree } from './private-data';
 
 export type Db = Database.Database;
 
@@ -74,15 +75,18 @@ export function migrate(db: Db, steps: readonly Migration[] = MIGRATIONS): void 
   }
 }
 
-/** Open (and create or migrate) the knowledge base inside `home`. */
+/** Open (and create or migrate) the knowledge base inside `home`, a folder only its user may read. */
 export function openStore(home: string): OpenedStore {
-  fs.mkdirSync(home, { recursive: true });
+  makeDataFolderPrivate(home);
   const file = path.join(home, DB_FILE);
   const marker = path.join(home, OPEN_MARKER);
   const unclean = fs.existsSync(marker) && fs.existsSync(file);
+  // SQLite would create the file 0644; the -wal/-shm files it creates take the database file's mode.
+  createPrivateFile(file);
   const db = new Database(file);
   sqliteVec.load(db);
   db.pragma('journal_mode = WAL');
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) tightenTree(f);
   db.pragma('foreign_keys = ON');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
@@ -94,7 +98,7 @@ export function openStore(home: string): OpenedStore {
     }
   }
   migrate(db);
-  fs.writeFileSync(marker, String(process.pid));
+  fs.writeFileSync(marker, String(process.pid), { mode: 0o600 });
   let closed = false;
   return {
     db,
