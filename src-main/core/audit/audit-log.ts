@@ -176,9 +176,15 @@ export function listAudit(db: Db, q: AuditQuery = {}): AuditEntry[] {
   }));
 }
 
+/**
+ * One CSV cell. A cell a spreadsheet would read as a formula (starting with = + - @, tab or CR)
+ * gets a leading apostrophe, so an actor, target or question such as `=cmd|' /c calc'!A1` is
+ * shown as text and never run (OWASP "CSV injection").
+ */
 function csvCell(v: unknown): string {
-  const s = v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  const raw = v === null || v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
+  const s = /^[=+\-@\t\r]/.test(raw) ? `'${raw}` : raw;
+  return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 /** Export for auditors, oldest first, with the hashes so the chain can be re-checked elsewhere. */
