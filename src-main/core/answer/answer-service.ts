@@ -22,7 +22,8 @@ import { isChineseText, normalizeForMatch } from '../text/normalize';
 import { makeSnippet } from '../text/snippet';
 import { buildKeywordQuery } from '../text/terms';
 import { analyseCitations } from './citations';
-import { extractiveAnswer } from './extractive';
+import { extractiveAnswer, questionTerms } from './extractive';
+import { sectionPassages } from './passages';
 import { buildUserPrompt, fitBlocks, toBlocks, type ContextBlock } from './prompt';
 import { termIdf } from '../search/term-stats';
 import { hazardTopics } from './safety';
@@ -106,6 +107,8 @@ export function retrievalStrength(
 
 /** Below this retrieval strength the answer is "not found" (tuned on the dev sets; see README). */
 const MIN_STRENGTH = 0.2;
+/** Ranked chunks an extractive answer chooses its sections from. */
+const EXTRACTIVE_CANDIDATES = 8;
 
 function citationFor(
   block: ContextBlock,
@@ -255,20 +258,33 @@ export function createAnswerService(deps: AnswerDeps): AnswerService {
         notice = err instanceof Error ? err.message : String(err);
       }
 
-      const extractive = (why: string | null, blocks: ContextBlock[]): AnswerResult => {
-        const body = extractiveAnswer(q, blocks);
-        const text = `${EXTRACTIVE_LABEL[lang]}\n${body}`;
+      // Extractive: the sections that answer the question, quoted whole with where they are from.
+      const extractive = (why: string | null): AnswerResult => {
+        const passages = sectionPassages(db, ordered.slice(0, EXTRACTIVE_CANDIDATES));
+        const answer = extractiveAnswer(
+          questionTerms(q, (terms) => termIdf(db, terms)),
+          passages,
+        );
+        const text = `${EXTRACTIVE_LABEL[lang]}\n${answer.text}`;
         opts.onToken?.(text);
-        const analysis = analyseCitations(body, new Map(blocks.map((b) => [b.n, b.text])));
+        const blocks: ContextBlock[] = answer.quoted.map(({ n, passage }) => ({
+          n,
+          chunkId: passage.ranked.chunk.id,
+          docId: passage.ranked.doc.id,
+          title: passage.title,
+          page: passage.pageStart,
+          headingPath: passage.headingPath,
+          text: passage.text,
+          isSafety: passage.isSafety,
+        }));
         return finish({
           answer: text,
           mode: 'extractive',
           model: null,
           blocks,
-          used: new Map(
-            analysis.sentences.flatMap((s) => s.checks).map((c) => [c.n, { supported: c.supported, score: c.score }]),
-          ),
-          coverage: analysis.coverage,
+          // A verbatim quote supports itself.
+          used: new Map(blocks.map((b) => [b.n, { supported: true, score: 1 }])),
+          coverage: 1,
           invalid: [],
           notice: why,
           stopReason: null,
@@ -276,8 +292,7 @@ export function createAnswerService(deps: AnswerDeps): AnswerService {
         });
       };
 
-      if (!generator)
-        return extractive(notice ?? 'No language model installed: extractive answer.', allBlocks.slice(0, 3));
+      if (!generator) return extractive(notice ?? 'No language model installed: extractive answer.');
 
       const prompt0 = performance.now();
       const budget = Math.min(
@@ -296,16 +311,10 @@ export function createAnswerService(deps: AnswerDeps): AnswerService {
           ...(opts.onToken ? { onToken: opts.onToken } : {}),
         });
       } catch (err) {
-        return extractive(
-          `${err instanceof Error ? err.message : String(err)} — extractive answer instead.`,
-          fitted.kept.slice(0, 3),
-        );
+        return extractive(`${err instanceof Error ? err.message : String(err)} — extractive answer instead.`);
       }
       if (!result.text.trim()) {
-        return extractive(
-          `The language model returned nothing (${result.stopReason}) — extractive answer instead.`,
-          fitted.kept.slice(0, 3),
-        );
+        return extractive(`The language model returned nothing (${result.stopReason}) — extractive answer instead.`);
       }
       const analysis = analyseCitations(result.text, new Map(fitted.kept.map((b) => [b.n, b.text])));
       const used = new Map<number, { supported: boolean; score: number }>();

@@ -1,62 +1,291 @@
 /**
- * Extractive answers (no LLM installed, or the LLM failed): the sentences of the best
- * passages that share the most terms with the question, each with its citation. When the
- * best match is a section heading (e.g. "3.2 E-203 伺服過載之復位"), the lines under it —
- * usually the steps — are quoted instead of the bare heading.
+ * Extractive answers (no LLM installed, or the LLM failed): the passage(s) that answer the
+ * question, quoted whole and in document order, each under a line saying where it is from
+ * (title › heading path · page) with its citation marker.
+ *
+ * A passage is a section of a document (adjacent chunks with the same heading path, joined
+ * without their overlap — see passages.ts). Its text is read back into units: the heading
+ * line, list items (with the lines the chunker split off them), paragraphs (with wrapped
+ * lines), table rows. A numbered procedure is always quoted with every step; a long
+ * section is quoted as a window of whole units (a long paragraph as whole sentences) around
+ * the best match, never cut at "；", ":" or mid-clause. Which section answers the question
+ * is decided by the idf-weighted share of the question's terms in its heading path and in
+ * its text, and whether it is a procedure when the question asks how to do something.
  */
-import { splitSentences } from '../ingest/chunker';
+import { joinText, sizeOf } from '../ingest/chunker';
 import { normalizeForMatch } from '../text/normalize';
 import { buildKeywordQuery } from '../text/terms';
-import type { ContextBlock } from './prompt';
 
-interface Candidate {
+/** A section of a document, as the answer service assembles it from ranked chunks. */
+export interface Passage {
+  title: string;
+  headingPath: string[];
+  pageStart: number | null;
+  pageEnd: number | null;
+  /** The section's text: its chunks joined without their overlap. */
   text: string;
-  n: number;
-  score: number;
-  order: number;
-  /** Index within its block, and the block's sentences, to pull the lines after a heading. */
-  index: number;
-  siblings: string[];
+  isSafety: boolean;
+  /** Position of its best chunk in the retrieval ranking (0 = first). */
+  rank: number;
 }
 
-const isHeadingLike = (s: string): boolean => s.length < 40 && !/[。．.!?！？;；]$/.test(s);
+export type UnitKind = 'heading' | 'item' | 'para' | 'row';
 
-export function extractiveAnswer(question: string, blocks: ContextBlock[], maxSentences = 4): string {
-  const terms = buildKeywordQuery(question).terms;
-  const candidates: Candidate[] = [];
-  const seen = new Set<string>();
-  blocks.slice(0, 3).forEach((b, bi) => {
-    const sentences = b.text
-      .split('\n')
-      .flatMap((line) => splitSentences(line))
-      .filter((s) => s.length >= 2);
-    sentences.forEach((s, si) => {
-      // Overlapping chunks repeat sentences: keep the first copy of each.
-      const key = normalizeForMatch(s).replace(/\s+/g, '');
-      if (seen.has(key)) return;
-      seen.add(key);
-      const norm = normalizeForMatch(s);
-      const hits = terms.filter((t) => norm.includes(t)).length;
-      // Short fragments (table headers, labels) say little on their own.
-      const lengthFactor = s.length < 12 ? 0.4 : 1;
-      const score = (hits / Math.max(1, terms.length)) * lengthFactor - bi * 0.05 - si * 0.001;
-      candidates.push({ text: s, n: b.n, score, order: bi * 1000 + si, index: si, siblings: sentences });
-    });
-  });
-  const best = candidates
-    .filter((c) => c.score > 0)
-    .sort((a, b) => b.score - a.score)
-    .slice(0, maxSentences);
-  const picked = new Map<string, { text: string; n: number; order: number }>();
-  for (const c of best.length ? best : candidates.slice(0, 2)) {
-    picked.set(`${c.n}:${c.index}`, c);
-    if (isHeadingLike(c.text)) {
-      // Quote what the heading introduces.
-      for (let k = c.index + 1; k < Math.min(c.siblings.length, c.index + 4); k++) {
-        picked.set(`${c.n}:${k}`, { text: c.siblings[k] as string, n: c.n, order: c.order + (k - c.index) * 0.01 });
-      }
+export interface TextUnit {
+  kind: UnitKind;
+  text: string;
+}
+
+/** Numbered or bulleted list item: "1. ", "2)", "3、", "(4)", "- ", "● ", "第5步". Not "3.2 E-203" (a heading number). */
+const LIST_ITEM_RE =
+  /^(?:\d{1,2}[.)．、](?!\d)|[（(]\d{1,2}[)）]|[-•●▪◦*・]\s|[a-z][.)]\s|第[一二三四五六七八九十\d]{1,3}[步條项項])/u;
+const NUMBERED_RE = /^(?:\d{1,2}[.)．、](?!\d)|[（(]\d{1,2}[)）]|第[一二三四五六七八九十\d]{1,3}[步條项項])/u;
+const TABLE_ROW_RE = / \| /;
+/** A line that ends a sentence or introduces what follows; a line ending otherwise was wrapped. */
+const LINE_END_RE = /[。！？!?.:：;；」』）)"”]$/u;
+/** Size (see sizeOf) of a line long enough to have been wrapped at the page width. */
+const WRAP_MIN = 24;
+
+/**
+ * Join consecutive chunks of one section: the chunker starts each chunk with the last
+ * units of the previous one (overlap), so the longest suffix of `a` that begins `b` is
+ * dropped from `b`.
+ */
+export function joinChunkTexts(texts: string[]): string {
+  let out = '';
+  for (const raw of texts) {
+    const t = raw.trim();
+    if (!out) {
+      out = t;
+      continue;
+    }
+    let k = Math.min(out.length, t.length);
+    while (k >= 6 && !out.endsWith(t.slice(0, k))) k--;
+    if (k >= 6) {
+      const rest = t.slice(k);
+      out = rest.startsWith('\n') || !rest ? out + rest : joinText(out, rest.trimStart());
+    } else {
+      out = `${out}\n${t}`;
     }
   }
-  const lines = [...picked.values()].sort((a, b) => a.order - b.order).slice(0, maxSentences + 3);
-  return lines.map((c) => `${c.text} [${c.n}]`).join('\n');
+  return out;
+}
+
+/**
+ * Read a section's text back into units. The first line is the heading when it repeats the
+ * section's heading; a line that is not an item or a table row continues the item before
+ * it (long list items are stored one sentence per line) or a paragraph whose line was
+ * wrapped (no sentence end).
+ */
+export function passageUnits(text: string, heading?: string): TextUnit[] {
+  const units: TextUnit[] = [];
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  lines.forEach((line, i) => {
+    if (i === 0 && heading !== undefined && squash(line) === squash(heading)) {
+      units.push({ kind: 'heading', text: line });
+      return;
+    }
+    const prev = units.at(-1);
+    // A wrapped line follows a full-width one; short lines without a stop are cells or labels.
+    const wrapped = prev?.kind === 'para' && !LINE_END_RE.test(prev.text) && sizeOf(lines[i - 1] ?? '') >= WRAP_MIN;
+    if (LIST_ITEM_RE.test(line)) units.push({ kind: 'item', text: line });
+    else if (TABLE_ROW_RE.test(line)) units.push({ kind: 'row', text: line });
+    else if (prev && (prev.kind === 'item' || wrapped)) prev.text = joinText(prev.text, line);
+    else units.push({ kind: 'para', text: line });
+  });
+  return units;
+}
+
+// Whole sentences only: 。！？!? and a Latin full stop before a space (not a list number).
+// Unlike the chunker's splitter, never at "；" or ":" — those join clauses of one sentence.
+const WHOLE_SENTENCE_RE = /(?<=[。！？!?])(?![」』）)"”])|(?<=[\p{L}\p{N}\p{Pe}"'”]\.)(?<!(?:^|\s)\d{1,3}\.)(?=\s)/u;
+
+export function wholeSentences(text: string): string[] {
+  return text
+    .split(WHOLE_SENTENCE_RE)
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function squash(s: string): string {
+  return normalizeForMatch(s).replace(/\s+/g, '');
+}
+
+/** What the scorer needs to know about the question. */
+export interface QuestionTerms {
+  terms: string[];
+  weights: Map<string, number>;
+  /** The question asks how to do something (steps, procedure, what to do before…). */
+  procedural: boolean;
+}
+
+const PROCEDURAL_RE =
+  /如何|怎麼|怎么|怎樣|怎样|步驟|步骤|程序|流程|要做什麼|要做什么|做法|方法|之前|前要|\bhow (?:do|to|should|can|must)\b|\bsteps?\b|\bprocedure\b|\bwhat (?:should|must|do) (?:i|we|you)\b|\bbefore\b/i;
+
+export function questionTerms(question: string, idf: (terms: string[]) => Map<string, number>): QuestionTerms {
+  const terms = buildKeywordQuery(question).terms;
+  return { terms, weights: idf(terms), procedural: PROCEDURAL_RE.test(question) };
+}
+
+/** idf-weighted share (0..1) of the question's terms found in `text`. */
+export function termCoverage(q: QuestionTerms, text: string): number {
+  const total = q.terms.reduce((acc, t) => acc + (q.weights.get(t) ?? 0), 0);
+  if (total <= 0) return 0;
+  const norm = normalizeForMatch(text);
+  return q.terms.filter((t) => norm.includes(t)).reduce((acc, t) => acc + (q.weights.get(t) ?? 0), 0) / total;
+}
+
+export function isProcedure(units: TextUnit[]): boolean {
+  return units.filter((u) => u.kind === 'item' && NUMBERED_RE.test(u.text)).length >= 2;
+}
+
+export interface PassageScore {
+  score: number;
+  /** Share of the question's terms in the heading path. */
+  heading: number;
+  /** Share of the question's terms in the heading path and text. */
+  body: number;
+  procedure: boolean;
+}
+
+/**
+ * How well a section answers the question: the terms it holds, more so in its heading
+ * ("3.2 E-203 伺服過載之復位" over a log entry that only repeats the code), a numbered
+ * procedure when the question asks how, and a little of the retrieval order.
+ */
+export function scorePassage(q: QuestionTerms, p: Passage): PassageScore {
+  const headingText = p.headingPath.join(' ');
+  const heading = termCoverage(q, headingText);
+  const body = termCoverage(q, `${p.title}\n${headingText}\n${p.text}`);
+  const procedure = isProcedure(passageUnits(p.text, p.headingPath.at(-1)));
+  const score = 0.55 * body + 0.35 * heading + (q.procedural && procedure ? 0.15 : 0) - 0.02 * Math.min(p.rank, 10);
+  return { score, heading, body, procedure };
+}
+
+export interface ExtractiveOptions {
+  /** At most this many passages are quoted. */
+  maxPassages?: number;
+  /** Size budget (approximate tokens, see sizeOf) of one quoted passage that is not a procedure. */
+  passageBudget?: number;
+  /** Size budget of a numbered procedure (it is quoted whole up to this size). */
+  procedureBudget?: number;
+}
+
+export interface QuotedPassage<P extends Passage = Passage> {
+  /** Citation number (1.. in the order quoted). */
+  n: number;
+  passage: P;
+  score: PassageScore;
+  units: TextUnit[];
+  /** Units left out before / after the quoted window. */
+  cutBefore: boolean;
+  cutAfter: boolean;
+}
+
+export interface ExtractiveAnswer<P extends Passage = Passage> {
+  /** The answer text with one [n] marker per quoted passage. */
+  text: string;
+  quoted: Array<QuotedPassage<P>>;
+}
+
+function unitScore(q: QuestionTerms, text: string): number {
+  return termCoverage(q, text);
+}
+
+/** A window of whole units (and, inside one over-long paragraph, whole sentences) around the best match. */
+function window(
+  q: QuestionTerms,
+  units: TextUnit[],
+  budget: number,
+): { units: TextUnit[]; cutBefore: boolean; cutAfter: boolean } {
+  const body = units.filter((u) => u.kind !== 'heading');
+  const total = body.reduce((acc, u) => acc + sizeOf(u.text), 0);
+  if (total <= budget) return { units: body, cutBefore: false, cutAfter: false };
+  // Split paragraphs longer than the budget into whole sentences.
+  const pieces: TextUnit[] = body.flatMap((u) =>
+    u.kind === 'para' && sizeOf(u.text) > budget
+      ? wholeSentences(u.text).map((s) => ({ kind: 'para' as const, text: s }))
+      : [u],
+  );
+  let best = 0;
+  let bestScore = -1;
+  pieces.forEach((u, i) => {
+    const s = unitScore(q, u.text) - i * 1e-4;
+    if (s > bestScore) {
+      bestScore = s;
+      best = i;
+    }
+  });
+  let lo = best;
+  let hi = best;
+  let size = sizeOf(pieces[best]?.text ?? '');
+  // Grow around the best unit, preferring what follows (steps and explanations come after).
+  for (;;) {
+    const next = pieces[hi + 1];
+    const prev = pieces[lo - 1];
+    if (next && size + sizeOf(next.text) <= budget) {
+      hi++;
+      size += sizeOf(next.text);
+    } else if (prev && size + sizeOf(prev.text) <= budget) {
+      lo--;
+      size += sizeOf(prev.text);
+    } else break;
+  }
+  return { units: pieces.slice(lo, hi + 1), cutBefore: lo > 0, cutAfter: hi < pieces.length - 1 };
+}
+
+function pageLabel(p: Passage): string {
+  if (p.pageStart === null) return '';
+  return p.pageEnd !== null && p.pageEnd !== p.pageStart ? `p.${p.pageStart}–${p.pageEnd}` : `p.${p.pageStart}`;
+}
+
+/** "title › heading › subheading · p.2" (the title once, even when the heading path repeats it). */
+export function whereLabel(p: Passage): string {
+  const path = [p.title, ...p.headingPath.filter((h, i) => !(i === 0 && squash(h) === squash(p.title)))];
+  return [path.join(' › '), pageLabel(p)].filter(Boolean).join(' · ');
+}
+
+/**
+ * Choose the passages that answer the question and quote them. The best-scoring passage is
+ * always quoted; a second one when it scores nearly as well, or when it is a safety rule
+ * (hazardous work: the rule is quoted too). Quoted passages are numbered [1].. in order.
+ */
+export function extractiveAnswer<P extends Passage>(
+  q: QuestionTerms,
+  passages: P[],
+  opts: ExtractiveOptions = {},
+): ExtractiveAnswer<P> {
+  const maxPassages = opts.maxPassages ?? 2;
+  const passageBudget = opts.passageBudget ?? 260;
+  const procedureBudget = opts.procedureBudget ?? 900;
+  const scored = passages
+    .map((p) => ({ p, s: scorePassage(q, p) }))
+    .sort((a, b) => b.s.score - a.s.score || a.p.rank - b.p.rank);
+  const top = scored[0];
+  if (!top) return { text: '', quoted: [] };
+  const chosen = [top];
+  for (const c of scored.slice(1)) {
+    if (chosen.length >= maxPassages) break;
+    const close = c.s.score >= 0.8 * top.s.score && c.s.body > 0;
+    const safety = c.p.isSafety && !chosen.some((x) => x.p.isSafety) && c.s.body >= 0.5 * top.s.body;
+    if (close || safety) chosen.push(c);
+  }
+  const quoted: Array<QuotedPassage<P>> = chosen.map(({ p, s }, i) => {
+    const units = passageUnits(p.text, p.headingPath.at(-1));
+    const budget = s.procedure ? procedureBudget : passageBudget;
+    return { n: i + 1, passage: p, score: s, ...window(q, units, budget) };
+  });
+  const text = quoted
+    .map((qp) => {
+      const lines = [`${whereLabel(qp.passage)} [${qp.n}]`];
+      if (qp.cutBefore) lines.push('…');
+      lines.push(...qp.units.map((u) => u.text));
+      if (qp.cutAfter) lines.push('…');
+      return lines.join('\n');
+    })
+    .join('\n\n');
+  return { text, quoted };
 }
