@@ -296,7 +296,12 @@ export interface Outputs {
 export type FieldbookEvent =
   | { type: 'ingest-progress'; progress: IngestProgress }
   | { type: 'answer-token'; requestId: string; text: string }
-  | { type: 'bundle-progress'; bundleId: string; progress: ApplyProgress };
+  | { type: 'bundle-progress'; bundleId: string; progress: ApplyProgress }
+  /**
+   * The session's role changed since its previous call: `idle` when a reviewer/admin role was
+   * dropped for inactivity (noticed on the next call), `changed` for any other change.
+   */
+  | { type: 'session'; session: SessionInfo; reason: 'idle' | 'changed' };
 
 export type FieldbookApi = { [M in MethodName]: (input: Input<M>) => Promise<Outputs[M]> } & {
   /** Subscribe to progress and streaming events; returns an unsubscribe function. */

@@ -147,7 +147,7 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
    * citation (none recorded: treated as restricted).
    */
   const answerVisible = (s: AccessSession, a: AnswerRecord): boolean =>
-    a.citations.every((c) => {
+    [...a.citations, ...(a.safety.rules ?? [])].every((c) => {
       const doc = getDocument(fb.db, c.docId) ?? getDocumentByPath(fb.db, c.sourcePath);
       return allowed(s, doc?.sensitivity ?? c.sensitivity ?? 'restricted');
     });
@@ -159,6 +159,17 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
       throw new FieldbookError('ACCESS_DENIED', { detail: 'the conversation cites documents above your clearance' });
     }
     return answers;
+  };
+  /** The role each session had after its previous call, to tell the UI when it changes (e.g. dropped when idle). */
+  const lastRoles = new WeakMap<AccessSession, ReturnType<AccessSession['role']>>();
+  const followRole = (method: MethodName, s: AccessSession): void => {
+    const before = lastRoles.get(s);
+    const now = s.role();
+    lastRoles.set(s, now);
+    if (before === undefined || before === now) return;
+    // Elevated to reader without dropRole or a new admin passphrase (which ends setup mode): the idle timeout.
+    const idle = now === 'reader' && method !== 'dropRole' && method !== 'setPassphrase';
+    emit({ type: 'session', session: sessionInfo(s), reason: idle ? 'idle' : 'changed' }, s);
   };
   const sessionInfo = (s: AccessSession): SessionInfo => ({
     role: s.role(),
@@ -696,6 +707,8 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
         return { ok: true, result: await handler(parsed.data, session) };
       } catch (err) {
         return { ok: false, error: describeError(err, locale) };
+      } finally {
+        followRole(m, session);
       }
     },
   };

@@ -146,14 +146,14 @@ const ERROR_TABLE = {
   INGEST_CANCELLED: {
     en: 'Adding documents was stopped',
     zh: '已停止加入文件',
-    hintEn: 'The files not yet read stay pending: resume with `fieldbook ingest --resume` or add them again.',
-    hintZh: '尚未讀取的檔案會保留為待處理：可用 `fieldbook ingest --resume` 繼續，或再次加入。',
+    hintEn: 'The files not yet read stay pending: add them again (or resume the import) to finish.',
+    hintZh: '尚未讀取的檔案會保留為待處理：再次加入（或繼續匯入）即可完成。',
   },
   DOCUMENT_NOT_FOUND: {
     en: 'No such document in the knowledge base',
     zh: '知識庫中沒有此文件',
-    hintEn: 'List documents with `fieldbook docs`.',
-    hintZh: '可用 `fieldbook docs` 列出文件。',
+    hintEn: 'It may have been removed or replaced. Refresh the document list or ask again.',
+    hintZh: '文件可能已被移除或更新，請重新整理文件清單或重新提問。',
   },
   INVALID_INPUT: {
     en: 'Invalid input',
@@ -170,8 +170,8 @@ const ERROR_TABLE = {
   MODEL_NOT_APPROVED: {
     en: 'The model file is not approved (its SHA-256 is unknown or changed)',
     zh: '模型檔案未經核准（SHA-256 未知或已變更）',
-    hintEn: 'An administrator must approve the model: `fieldbook models approve <path>`.',
-    hintZh: '需由管理員核准模型：`fieldbook models approve <路徑>`。',
+    hintEn: 'An administrator must approve the model file before it is used.',
+    hintZh: '模型檔案需先由管理員核准才能使用。',
   },
   LLM_LOAD_FAILED: {
     en: 'The language model could not be loaded',
@@ -206,8 +206,8 @@ const ERROR_TABLE = {
   BUNDLE_UNKNOWN_SIGNER: {
     en: 'The update bundle was signed by a key this PC does not trust',
     zh: '更新包的簽署金鑰不在本機信任清單中',
-    hintEn: 'An administrator must add the publisher key: fieldbook bundle keys trust <key.pem>.',
-    hintZh: '需由管理員加入發布者金鑰：fieldbook bundle keys trust <key.pem>。',
+    hintEn: "An administrator must add the publisher's key to the trusted publishers first.",
+    hintZh: '需先由管理員把發布者的金鑰加入信任的發布者。',
   },
   BUNDLE_HASH_MISMATCH: {
     en: 'A file in the update bundle does not match its recorded hash',

@@ -61,10 +61,15 @@ export function createApi(bridge: IpcBridge): FieldbookApi {
 
 export const api: FieldbookApi = createApi(window.fieldbookIpc ?? httpBridge(window.location.origin));
 
+/**
+ * An error in the user's words: the file's name, the typed error's message and hint (zh-TW or
+ * English). The technical detail (validation text, internal paths, ids) stays in the log/JSON.
+ */
 export function errorText(err: unknown): string {
   if (err instanceof ApiError) {
     const r = err.report;
-    return `${r.file ? `${r.file}: ` : ''}${r.message}${r.detail ? ` (${r.detail})` : ''} — ${r.hint}`;
+    const name = r.file?.split(/[\\/]/).pop();
+    return `${name ? `${name}: ` : ''}${r.message} — ${r.hint}`;
   }
   return err instanceof Error ? err.message : String(err);
 }

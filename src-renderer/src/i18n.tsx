@@ -203,6 +203,32 @@ const en = {
   kbRestored: 'Restored: the knowledge base is now',
   kbFilesMissing:
     'The original file of these documents could not be put back (search and answers still work; opening the file may show a newer copy):',
+  // Issue 15: role, setup mode, passphrases, compact navigation, role-limited controls.
+  navMenu: 'Menu',
+  roleSetupMode: 'Administrator (setup mode)',
+  setupBanner:
+    'Setup mode: no administrator passphrase is set, so anyone at this PC works as administrator and can change the knowledge base.',
+  setupNow: 'Set the administrator passphrase',
+  newPassphrase: 'New passphrase (at least 8 characters)',
+  repeatPassphrase: 'Repeat the passphrase',
+  passphraseTooShort: 'The passphrase needs at least 8 characters.',
+  passphraseMismatch: 'The two passphrases are not the same.',
+  adminPassphraseSet:
+    'The administrator passphrase is set. You now work as a technician; to administer, choose the role button and enter this passphrase.',
+  passphrasesTitle: 'Passphrases',
+  passphraseIsSet: 'set',
+  passphraseNotSet: 'not set yet',
+  passphraseSavedFor: 'New passphrase saved for:',
+  savePassphrase: 'Save passphrase',
+  roleTimedOut:
+    'The app was not used for a while, so the reviewer/administrator role ended: you are a technician again. Switch role to go on.',
+  dismiss: 'OK',
+  settingsAdminOnly:
+    'Only an administrator can change these settings. The language can be switched with the button in the top bar.',
+  datasetAdminOnly: 'Only an administrator can export training data.',
+  libraryReviewerOnly: 'Adding, editing, re-indexing and removing documents needs the reviewer role.',
+  modelsAdminOnly: 'Only an administrator can change the models in use.',
+  usbKeysAdminOnly: 'Only an administrator can add or remove trusted publishers.',
   kbToEmbed: 'passages still need search vectors: choose the embedding model again on the Models page.',
 };
 
@@ -401,6 +427,28 @@ const zh: Messages = {
   kbRestoring: '正在以單一交易還原…',
   kbRestored: '已還原：知識庫目前為',
   kbFilesMissing: '下列文件的原始檔無法還原（仍可搜尋與回答；開啟檔案可能顯示較新的版本）：',
+  // Issue 15: role, setup mode, passphrases, compact navigation, role-limited controls.
+  navMenu: '選單',
+  roleSetupMode: '管理員（設定模式）',
+  setupBanner: '設定模式：尚未設定管理員通行密碼，因此任何人在這台電腦上都以管理員身分操作，可以修改知識庫。',
+  setupNow: '設定管理員通行密碼',
+  newPassphrase: '新通行密碼（至少 8 個字元）',
+  repeatPassphrase: '再輸入一次通行密碼',
+  passphraseTooShort: '通行密碼至少需要 8 個字元。',
+  passphraseMismatch: '兩次輸入的通行密碼不一致。',
+  adminPassphraseSet: '已設定管理員通行密碼。您現在以技術人員身分操作；需要管理時，請按角色按鈕並輸入此通行密碼。',
+  passphrasesTitle: '通行密碼',
+  passphraseIsSet: '已設定',
+  passphraseNotSet: '尚未設定',
+  passphraseSavedFor: '已儲存新的通行密碼：',
+  savePassphrase: '儲存通行密碼',
+  roleTimedOut: '因一段時間未操作，審核人員／管理員角色已結束，目前回到技術人員。如需繼續，請重新切換角色。',
+  dismiss: '知道了',
+  settingsAdminOnly: '只有管理員可以變更這些設定；語言可用上方列的語言按鈕切換。',
+  datasetAdminOnly: '只有管理員可以匯出訓練資料。',
+  libraryReviewerOnly: '加入、編輯、重新索引或移除文件需要審核人員角色。',
+  modelsAdminOnly: '只有管理員可以變更使用中的模型。',
+  usbKeysAdminOnly: '只有管理員可以新增或移除信任的發布者。',
   kbToEmbed: '個段落仍需建立搜尋向量：請在「模型」頁面重新選擇嵌入模型。',
 };
 

@@ -64,9 +64,12 @@ const session = (role: 'reviewer' | 'admin'): Outputs['session'] => ({
 async function renderVersions(onRestored = vi.fn()) {
   const { KbVersions } = await import('./components/KbVersions');
   const { I18nContext, MESSAGES } = await import('./i18n');
+  const { SessionContext } = await import('./session');
   render(
     <I18nContext.Provider value={MESSAGES.en}>
-      <KbVersions onRestored={onRestored} />
+      <SessionContext.Provider value={results.session as Outputs['session']}>
+        <KbVersions onRestored={onRestored} />
+      </SessionContext.Provider>
     </I18nContext.Provider>,
   );
   return onRestored;

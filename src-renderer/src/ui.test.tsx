@@ -154,6 +154,13 @@ describe('renderer', () => {
 
   it('adds files dropped on the library through the desktop bridge', async () => {
     bridge.pathsForFiles = (files: File[]) => files.map((f) => `/media/usb/${f.name}`);
+    // Adding documents is a reviewer's job (a technician does not see the controls).
+    results.session = {
+      role: 'reviewer',
+      clearance: 'confidential',
+      passphrases: { reviewer: true, admin: true },
+      setupMode: false,
+    };
     results.listDocuments = { documents: [], failures: [] };
     results.ingest = {
       jobId: 1,
@@ -175,6 +182,7 @@ describe('renderer', () => {
       expect(calls.find((c) => c.method === 'ingest')?.input).toEqual({ paths: ['/media/usb/manual.pdf'] }),
     );
     delete bridge.pathsForFiles;
+    delete results.session;
   });
 
   it('opens an image citation on the cited page with the passage boxed at the page scale', async () => {

@@ -197,7 +197,7 @@ describe('answers', () => {
       settings: settings(),
     });
     const res = await svc.ask('How do I lock out Press-3 before maintenance?');
-    expect(res.safety).toEqual({ topics: ['lockout'], rulesFound: true });
+    expect(res.safety).toMatchObject({ topics: ['lockout'], rulesFound: true });
     expect(res.safetyRules[0]?.docTitle).toBe('Lockout/tagout rule LS-01');
     expect(gen.prompts[0]).toMatch(/^Context:\n\n\[1\] \(SAFETY RULE\)/);
 

@@ -216,7 +216,7 @@ export function createAnswerService(deps: AnswerDeps): AnswerService {
           model: fields.model,
           language: chinese ? 'zh-TW' : 'en',
           citations,
-          safety: { topics, rulesFound },
+          safety: { topics, rulesFound, rules: safetyRules },
           confidence,
           needsReview: fields.mode !== 'not-found' && confidence < settings.confidenceThreshold,
           timings: { ...fields.timings, retrievalMs, totalMs: Math.round(performance.now() - t0) },

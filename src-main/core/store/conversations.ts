@@ -32,7 +32,8 @@ export interface AnswerRecord {
   model: string | null;
   language: string;
   citations: StoredCitation[];
-  safety: { topics: string[]; rulesFound: boolean };
+  /** `rules`: the safety rules shown beside the answer (answers saved before they were stored have none). */
+  safety: { topics: string[]; rulesFound: boolean; rules?: StoredCitation[] };
   confidence: number;
   needsReview: boolean;
   timings: Record<string, number | null>;

@@ -2,6 +2,7 @@
  * Opens a citation: PDFs render at the cited page with pdf.js (eval disabled, local
  * character maps) and the passage boxed; images (PNG/JPEG/TIFF pages read by OCR) show the
  * page with the passage boxed; Word/text documents show the passage in context, highlighted.
+ * It is a modal dialog: focus moves in, Tab stays inside, Escape or Close return to the chip.
  */
 import { useEffect, useRef, useState } from 'react';
 import * as pdfjs from 'pdfjs-dist';
@@ -9,6 +10,7 @@ import workerUrl from 'pdfjs-dist/build/pdf.worker.min.mjs?url';
 import type { CitationView } from '../../../src-preload/contract';
 import { api, errorText } from '../api';
 import { useT } from '../i18n';
+import { Modal } from './Modal';
 
 pdfjs.GlobalWorkerOptions.workerSrc = workerUrl;
 
@@ -213,7 +215,7 @@ export function CitationViewer({ chunkId, onClose }: { chunkId: number; onClose:
     api.openCitation({ chunkId }).then(setView, (err: unknown) => setError(errorText(err)));
   }, [chunkId]);
   return (
-    <div className="viewer" role="dialog" aria-modal="true" aria-label={view?.title ?? t.openSource}>
+    <Modal label={view?.title ?? t.openSource} onClose={onClose}>
       <div className="viewer-head">
         <h2>
           {view?.title}
@@ -233,6 +235,6 @@ export function CitationViewer({ chunkId, onClose }: { chunkId: number; onClose:
         ) : (
           <TextView view={view} />
         ))}
-    </div>
+    </Modal>
   );
 }

@@ -6,6 +6,7 @@ import { useCallback, useEffect, useState } from 'react';
 import type { Outputs } from '../../../src-preload/contract';
 import { api, errorText } from '../api';
 import { useT } from '../i18n';
+import { useCan } from '../session';
 import { ProgressBar } from './ProgressBar';
 
 type Snapshot = Outputs['bundleSnapshots']['snapshots'][number];
@@ -15,7 +16,8 @@ type Bundle = Snapshot['undoes'][number];
 export function KbVersions({ onRestored, revision = 0 }: { onRestored: () => void; revision?: number }) {
   const t = useT();
   const [list, setList] = useState<Outputs['bundleSnapshots'] | null>(null);
-  const [isAdmin, setIsAdmin] = useState(false);
+  // Follows the session: a role that drops or times out takes the restore buttons with it.
+  const isAdmin = useCan('admin');
   const [confirming, setConfirming] = useState<Snapshot | null>(null);
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<Outputs['bundleRollback'] | null>(null);
@@ -23,10 +25,6 @@ export function KbVersions({ onRestored, revision = 0 }: { onRestored: () => voi
 
   const load = useCallback(() => {
     api.bundleSnapshots({}).then(setList, (err: unknown) => setError(errorText(err)));
-    api.session({}).then(
-      (s) => setIsAdmin(s.role === 'admin'),
-      () => setIsAdmin(false),
-    );
   }, []);
   useEffect(load, [load, revision]);
 

@@ -139,11 +139,13 @@ export function AskPage({ status }: { status: AppStatus | null }) {
   const openConversation = async (id: number): Promise<void> => {
     const answers = await api.getConversation({ id });
     setConversationId(id);
+    setCopied(null);
     setTurns(
       answers.map((a) => ({
         question: a.question,
         streamed: a.answer,
-        answer: { ...a, invalidCitations: [], safetyRules: [], notice: null, stopReason: null },
+        // The safety rules shown with the answer come back with it (answers saved before they were stored have none).
+        answer: { ...a, invalidCitations: [], safetyRules: a.safety.rules ?? [], notice: null, stopReason: null },
         error: null,
       })),
     );
@@ -160,6 +162,7 @@ export function AskPage({ status }: { status: AppStatus | null }) {
           onClick={() => {
             setTurns([]);
             setConversationId(undefined);
+            setCopied(null);
           }}
         >
           ＋ {t.newConversation}
@@ -266,7 +269,8 @@ export function AskPage({ status }: { status: AppStatus | null }) {
                   >
                     {copied === i ? t.copied : t.copy}
                   </button>
-                  {turn.answer.mode !== 'not-found' && <Feedback answerId={turn.answer.id} />}
+                  {/* Keyed by answer: another conversation's answer never inherits this one's feedback state. */}
+                  {turn.answer.mode !== 'not-found' && <Feedback key={turn.answer.id} answerId={turn.answer.id} />}
                 </div>
               </div>
             )}

@@ -3,6 +3,7 @@ import { useCallback, useEffect, useState } from 'react';
 import type { Outputs } from '../../../src-preload/contract';
 import { api, errorText } from '../api';
 import { useT } from '../i18n';
+import { useCan } from '../session';
 
 type Source = 'answers' | 'corrections' | 'generated' | 'preferences';
 type Format = 'chat' | 'sharegpt' | 'alpaca' | 'dpo';
@@ -56,6 +57,8 @@ function ReviewQueue() {
 
 export function DatasetsPage() {
   const t = useT();
+  // Exporting training data is for administrators; a reviewer works the queue.
+  const canExport = useCan('admin');
   const [format, setFormat] = useState<Format>('chat');
   const [sources, setSources] = useState<Set<Source>>(new Set(['answers', 'corrections']));
   const [withContext, setWithContext] = useState(true);
@@ -97,59 +100,68 @@ export function DatasetsPage() {
   return (
     <div className="datasets">
       <ReviewQueue />
-      <section className="card settings">
-        <h2>{t.datasetExport}</h2>
-        <label className="field">
-          {t.datasetFormat}
-          <select value={format} onChange={(e) => setFormat(e.target.value as Format)}>
-            <option value="chat">OpenAI chat (messages)</option>
-            <option value="sharegpt">ShareGPT (conversations)</option>
-            <option value="alpaca">Alpaca (instruction/input/output)</option>
-            <option value="dpo">DPO (prompt/chosen/rejected)</option>
-          </select>
-        </label>
-        {format !== 'dpo' && (
-          <fieldset className="field">
-            <legend>{t.datasetSources}</legend>
-            {(['answers', 'corrections', 'generated'] as const).map((s) => (
-              <label key={s} className="check">
-                <input type="checkbox" checked={sources.has(s)} onChange={() => toggle(s)} /> {t[`source_${s}`]}
-              </label>
-            ))}
-          </fieldset>
-        )}
-        <label className="check">
-          <input type="checkbox" checked={withContext} onChange={(e) => setWithContext(e.target.checked)} />{' '}
-          {t.datasetWithContext}
-        </label>
-        <label className="check">
-          <input type="checkbox" checked={evalSet} onChange={(e) => setEvalSet(e.target.checked)} /> {t.datasetEvalSet}
-        </label>
-        <label className="field">
-          {t.datasetOutDir}
-          <input
-            value={outDir}
-            onChange={(e) => setOutDir(e.target.value)}
-            placeholder="/media/usb/fieldbook-dataset"
-          />
-        </label>
-        <button className="big-button primary" disabled={busy || !outDir.trim()} onClick={() => void run()}>
-          {t.datasetRun}
-        </button>
-        {busy && <div className="progress indeterminate" role="progressbar" aria-label={t.working} />}
-        {error && <div className="banner error">{error}</div>}
-        {result && (
-          <div className="banner ok" data-testid="dataset-result">
-            {result.counts.total} · train {result.counts.train} · validation {result.counts.validation} · test{' '}
-            {result.counts.test} — {t.datasetRedacted} {Object.values(result.redactions).reduce((a, b) => a + b, 0)}
-          </div>
-        )}
-        {result?.preview.map((line, i) => (
-          <pre key={i} className="preview">
-            {line}
-          </pre>
-        ))}
-      </section>
+      {!canExport && (
+        <section className="card">
+          <h2>{t.datasetExport}</h2>
+          <p className="muted">{t.datasetAdminOnly}</p>
+        </section>
+      )}
+      {canExport && (
+        <section className="card settings">
+          <h2>{t.datasetExport}</h2>
+          <label className="field">
+            {t.datasetFormat}
+            <select value={format} onChange={(e) => setFormat(e.target.value as Format)}>
+              <option value="chat">OpenAI chat (messages)</option>
+              <option value="sharegpt">ShareGPT (conversations)</option>
+              <option value="alpaca">Alpaca (instruction/input/output)</option>
+              <option value="dpo">DPO (prompt/chosen/rejected)</option>
+            </select>
+          </label>
+          {format !== 'dpo' && (
+            <fieldset className="field">
+              <legend>{t.datasetSources}</legend>
+              {(['answers', 'corrections', 'generated'] as const).map((s) => (
+                <label key={s} className="check">
+                  <input type="checkbox" checked={sources.has(s)} onChange={() => toggle(s)} /> {t[`source_${s}`]}
+                </label>
+              ))}
+            </fieldset>
+          )}
+          <label className="check">
+            <input type="checkbox" checked={withContext} onChange={(e) => setWithContext(e.target.checked)} />{' '}
+            {t.datasetWithContext}
+          </label>
+          <label className="check">
+            <input type="checkbox" checked={evalSet} onChange={(e) => setEvalSet(e.target.checked)} />{' '}
+            {t.datasetEvalSet}
+          </label>
+          <label className="field">
+            {t.datasetOutDir}
+            <input
+              value={outDir}
+              onChange={(e) => setOutDir(e.target.value)}
+              placeholder="/media/usb/fieldbook-dataset"
+            />
+          </label>
+          <button className="big-button primary" disabled={busy || !outDir.trim()} onClick={() => void run()}>
+            {t.datasetRun}
+          </button>
+          {busy && <div className="progress indeterminate" role="progressbar" aria-label={t.working} />}
+          {error && <div className="banner error">{error}</div>}
+          {result && (
+            <div className="banner ok" data-testid="dataset-result">
+              {result.counts.total} · train {result.counts.train} · validation {result.counts.validation} · test{' '}
+              {result.counts.test} — {t.datasetRedacted} {Object.values(result.redactions).reduce((a, b) => a + b, 0)}
+            </div>
+          )}
+          {result?.preview.map((line, i) => (
+            <pre key={i} className="preview">
+              {line}
+            </pre>
+          ))}
+        </section>
+      )}
       {history.length > 0 && (
         <section className="card">
           <h2>{t.history}</h2>

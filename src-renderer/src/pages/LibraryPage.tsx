@@ -4,6 +4,7 @@ import type { BrowseResult, FieldbookEvent, Outputs } from '../../../src-preload
 import { api, errorText } from '../api';
 import { ProgressBar } from '../components/ProgressBar';
 import { useT } from '../i18n';
+import { useCan } from '../session';
 
 type Doc = Outputs['listDocuments']['documents'][number];
 type Progress = Extract<FieldbookEvent, { type: 'ingest-progress' }>['progress'];
@@ -154,6 +155,8 @@ function LabelEditor({ doc, onSaved }: { doc: Doc; onSaved: () => void }) {
 
 export function LibraryPage({ onChanged }: { onChanged: () => void }) {
   const t = useT();
+  // Adding, labelling, re-indexing and removing need the reviewer role: technicians do not see those controls.
+  const canEdit = useCan('reviewer');
   const [data, setData] = useState<Outputs['listDocuments'] | null>(null);
   const [filter, setFilter] = useState('');
   const [browsing, setBrowsing] = useState(false);
@@ -229,6 +232,7 @@ export function LibraryPage({ onChanged }: { onChanged: () => void }) {
     setDragging(false);
     const files = Array.from(e.dataTransfer.files);
     if (files.length === 0) return;
+    if (!canEdit) return setError(t.libraryReviewerOnly);
     const paths = window.fieldbookIpc?.pathsForFiles?.(files) ?? [];
     if (paths.length) void add(paths);
     else setError(t.dropNeedsDesktop);
@@ -246,9 +250,11 @@ export function LibraryPage({ onChanged }: { onChanged: () => void }) {
     >
       {dragging && <div className="drop-hint">{t.dropHere}</div>}
       <div className="toolbar">
-        <button className="big-button primary" disabled={busy} onClick={() => void pick()}>
-          ＋ {t.addFiles}
-        </button>
+        {canEdit && (
+          <button className="big-button primary" disabled={busy} onClick={() => void pick()}>
+            ＋ {t.addFiles}
+          </button>
+        )}
         {busy && (
           <button className="big-button danger" onClick={() => void api.cancelIngest({})}>
             {t.cancel}
@@ -262,6 +268,7 @@ export function LibraryPage({ onChanged }: { onChanged: () => void }) {
           aria-label={t.searchDocs}
         />
       </div>
+      {!canEdit && <p className="muted">{t.libraryReviewerOnly}</p>}
       {busy && overall && (
         <section className="ingest-progress" aria-live="polite">
           <ProgressBar
@@ -295,7 +302,7 @@ export function LibraryPage({ onChanged }: { onChanged: () => void }) {
               <th>{t.colSensitivity}</th>
               <th>{t.colVersion}</th>
               <th>{t.colIndexed}</th>
-              <th />
+              {canEdit && <th />}
             </tr>
           </thead>
           <tbody>
@@ -331,34 +338,36 @@ export function LibraryPage({ onChanged }: { onChanged: () => void }) {
                 <td>{d.sensitivity}</td>
                 <td>v{d.version}</td>
                 <td>{new Date(d.indexedAt).toLocaleString()}</td>
-                <td className="row-actions">
-                  <button className="big-button" onClick={() => setEditing(editing === d.id ? null : d.id)}>
-                    {t.edit}
-                  </button>
-                  <button
-                    className="big-button"
-                    disabled={busy}
-                    onClick={async () => {
-                      setBusy(true);
-                      await api.reindexDocument({ id: d.id }).catch((err: unknown) => setError(errorText(err)));
-                      setBusy(false);
-                      load();
-                    }}
-                  >
-                    {t.reindex}
-                  </button>
-                  <button
-                    className="big-button danger"
-                    onClick={async () => {
-                      if (!window.confirm(`${t.remove}: ${d.title}?`)) return;
-                      await api.removeDocument({ id: d.id }).catch((err: unknown) => setError(errorText(err)));
-                      load();
-                      onChanged();
-                    }}
-                  >
-                    {t.remove}
-                  </button>
-                </td>
+                {canEdit && (
+                  <td className="row-actions">
+                    <button className="big-button" onClick={() => setEditing(editing === d.id ? null : d.id)}>
+                      {t.edit}
+                    </button>
+                    <button
+                      className="big-button"
+                      disabled={busy}
+                      onClick={async () => {
+                        setBusy(true);
+                        await api.reindexDocument({ id: d.id }).catch((err: unknown) => setError(errorText(err)));
+                        setBusy(false);
+                        load();
+                      }}
+                    >
+                      {t.reindex}
+                    </button>
+                    <button
+                      className="big-button danger"
+                      onClick={async () => {
+                        if (!window.confirm(`${t.remove}: ${d.title}?`)) return;
+                        await api.removeDocument({ id: d.id }).catch((err: unknown) => setError(errorText(err)));
+                        load();
+                        onChanged();
+                      }}
+                    >
+                      {t.remove}
+                    </button>
+                  </td>
+                )}
               </tr>
             ))}
           </tbody>
@@ -371,10 +380,7 @@ export function LibraryPage({ onChanged }: { onChanged: () => void }) {
             {data.failures.map((f) => (
               <li key={f.sourcePath} className="failure">
                 <strong>{f.sourcePath}</strong>
-                <div>
-                  {f.message}
-                  {f.detail ? ` (${f.detail})` : ''}
-                </div>
+                <div>{f.message}</div>
                 <div className="muted">→ {f.hint}</div>
               </li>
             ))}

@@ -3,11 +3,14 @@ import { useCallback, useEffect, useState } from 'react';
 import type { Outputs } from '../../../src-preload/contract';
 import { api, errorText } from '../api';
 import { useT } from '../i18n';
+import { useCan } from '../session';
 
 const mb = (bytes: number): string => `${(bytes / 1048576).toFixed(1)} MB`;
 
 export function ModelsPage({ onChanged }: { onChanged: () => void }) {
   const t = useT();
+  // Choosing the models in use is for administrators; everyone sees what is installed and active.
+  const canChange = useCan('admin');
   const [models, setModels] = useState<Outputs['listModels'] | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -34,6 +37,7 @@ export function ModelsPage({ onChanged }: { onChanged: () => void }) {
     <div className="models">
       {error && <div className="banner error">{error}</div>}
       {busy && <div className="progress indeterminate" role="progressbar" aria-label={t.working} />}
+      {!canChange && <p className="muted">{t.modelsAdminOnly}</p>}
       <section className="card">
         <h2>{t.embeddingModel}</h2>
         <p>{models.embedding.active ?? t.noEmbedding}</p>
@@ -45,7 +49,7 @@ export function ModelsPage({ onChanged }: { onChanged: () => void }) {
               <span className="muted">
                 {mb(m.sizeBytes)} · {m.dtype}
               </span>{' '}
-              {models.embedding.active === m.name ? (
+              {!canChange ? null : models.embedding.active === m.name ? (
                 <button className="big-button" disabled={busy} onClick={() => void use('embedding', null)}>
                   {t.turnOff}
                 </button>
@@ -74,7 +78,7 @@ export function ModelsPage({ onChanged }: { onChanged: () => void }) {
               <span className="muted">
                 {mb(m.sizeBytes)} · {m.quantization ?? '?'} · ctx {m.contextLength ?? '?'} {m.parameters ?? ''}
               </span>{' '}
-              {models.llm.active === m.name ? (
+              {!canChange ? null : models.llm.active === m.name ? (
                 <button className="big-button" disabled={busy} onClick={() => void use('llm', null)}>
                   {t.turnOff}
                 </button>

@@ -5,6 +5,7 @@ import { api, errorText } from '../api';
 import { KbVersions } from '../components/KbVersions';
 import { ProgressBar } from '../components/ProgressBar';
 import { useT } from '../i18n';
+import { useCan } from '../session';
 
 type Item = Outputs['bundleReview'][number];
 type Preview = Outputs['bundlePreview'];
@@ -26,6 +27,8 @@ function Labels({ labels }: { labels: Preview['labelsBefore'] }) {
 /** The publisher keys this PC trusts; administrators add a `.pub.pem` file or remove a key. */
 function TrustedKeys() {
   const t = useT();
+  // Trusting and removing publishers is for administrators; reviewers see the list.
+  const isAdmin = useCan('admin');
   const [keys, setKeys] = useState<Outputs['bundleKeys']>([]);
   const [file, setFile] = useState('');
   const [name, setName] = useState('');
@@ -54,42 +57,47 @@ function TrustedKeys() {
               <strong>{k.name}</strong>
               <span className="muted path"> {k.fingerprint.slice(0, 16)}…</span>
             </span>
-            <button
-              className="big-button danger"
-              onClick={() => void act(() => api.bundleUntrustKey({ fingerprint: k.fingerprint }))}
-            >
-              {t.usbUntrust}
-            </button>
+            {isAdmin && (
+              <button
+                className="big-button danger"
+                onClick={() => void act(() => api.bundleUntrustKey({ fingerprint: k.fingerprint }))}
+              >
+                {t.usbUntrust}
+              </button>
+            )}
           </li>
         ))}
       </ul>
-      <form
-        className="goto"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void act(async () => {
-            await api.bundleTrustKey({ path: file.trim(), name: name.trim() });
-            setFile('');
-            setName('');
-          });
-        }}
-      >
-        <input
-          aria-label={t.usbKeyFile}
-          placeholder={t.usbKeyFile}
-          value={file}
-          onChange={(e) => setFile(e.target.value)}
-        />
-        <input
-          aria-label={t.usbKeyName}
-          placeholder={t.usbKeyName}
-          value={name}
-          onChange={(e) => setName(e.target.value)}
-        />
-        <button className="big-button" type="submit" disabled={!file.trim() || !name.trim()}>
-          {t.usbTrust}
-        </button>
-      </form>
+      {!isAdmin && <p className="muted">{t.usbKeysAdminOnly}</p>}
+      {isAdmin && (
+        <form
+          className="goto"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void act(async () => {
+              await api.bundleTrustKey({ path: file.trim(), name: name.trim() });
+              setFile('');
+              setName('');
+            });
+          }}
+        >
+          <input
+            aria-label={t.usbKeyFile}
+            placeholder={t.usbKeyFile}
+            value={file}
+            onChange={(e) => setFile(e.target.value)}
+          />
+          <input
+            aria-label={t.usbKeyName}
+            placeholder={t.usbKeyName}
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+          />
+          <button className="big-button" type="submit" disabled={!file.trim() || !name.trim()}>
+            {t.usbTrust}
+          </button>
+        </form>
+      )}
       {error && <div className="banner error">{error}</div>}
     </section>
   );
