@@ -20,7 +20,16 @@ import {
   type SessionInfo,
 } from '../../src-preload/contract';
 import { hasPassphrase, setPassphrase, type AccessSession } from '../core/access/roles';
-import { appendAudit, exportAudit, listAudit, verifyAudit, type AuditAction } from '../core/audit/audit-log';
+import {
+  appendAudit,
+  audited,
+  exportAudit,
+  listAudit,
+  verifyAudit,
+  type AuditAction,
+  type AuditInput,
+} from '../core/audit/audit-log';
+import { ingestAudit, questionAudit } from '../core/audit/audit-labels';
 import { describeError, FieldbookError, isErrorCode } from '../core/errors';
 import type { Fieldbook } from '../core/fieldbook';
 import { SCANNED_EXTENSIONS } from '../core/ingest/detect';
@@ -40,10 +49,19 @@ import { listTrustedKeys, trustKey, untrustKey } from '../core/sync/bundle-keys'
 import { bundleContext } from '../core/sync/bundle-context';
 import { previewItem } from '../core/sync/bundle-preview';
 import { listSnapshots, rollbackKnowledge } from '../core/sync/rollback';
-import { conversationAnswers, listConversations, saveFeedback, type AnswerRecord } from '../core/store/conversations';
+import {
+  answerSensitivity,
+  answerVisible,
+  conversationAnswers,
+  getAnswer,
+  listConversations,
+  saveFeedback,
+  type AnswerRecord,
+} from '../core/store/conversations';
 import {
   getDocument,
   getDocumentByPath,
+  higherLabel,
   listDocuments,
   setDocumentLabels,
   storeStats,
@@ -128,6 +146,13 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
     }
     appendAudit(fb.db, { actor: s.actor, role: s.role(), action, target, detail }, now);
   };
+  /** Run a change and its audit entry in one transaction (the entry commits with the change or not at all). */
+  const auditedChange = <T>(
+    s: AccessSession,
+    action: AuditAction,
+    change: () => T,
+    entry: (r: T) => Pick<AuditInput, 'target' | 'detail'>,
+  ): T => audited(fb.db, change, (r) => ({ actor: s.actor, role: s.role(), action, ...entry(r) }), new Date());
   const allowed = (s: AccessSession, sensitivity: Sensitivity): boolean => withinClearance(sensitivity, s.clearance());
   /** A document this session may see, or DOCUMENT_NOT_FOUND / ACCESS_DENIED (audited). */
   const visibleDocument = (s: AccessSession, id: number): NonNullable<ReturnType<typeof getDocument>> => {
@@ -141,20 +166,22 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
   };
   /** Wrong-passphrase streaks per session, for a growing wait after 5 in a row. */
   const elevateLocks = new WeakMap<AccessSession, { failures: number; until: number }>();
-  /**
-   * An answer may be shown when every document it cites is within the session's clearance: the
-   * document's current label, or for a document since removed the label recorded with the
-   * citation (none recorded: treated as restricted).
-   */
-  const answerVisible = (s: AccessSession, a: AnswerRecord): boolean =>
-    [...a.citations, ...(a.safety.rules ?? [])].every((c) => {
-      const doc = getDocument(fb.db, c.docId) ?? getDocumentByPath(fb.db, c.sourcePath);
-      return allowed(s, doc?.sensitivity ?? c.sensitivity ?? 'restricted');
-    });
+  /** Whether the session may see an answer: every passage it was made from is within its clearance. */
+  const mayRead = (s: AccessSession, a: AnswerRecord): boolean => answerVisible(fb.db, a, s.clearance());
+  /** An answer the session may rate or correct (ACCESS_DENIED, audited, for one it may not see). */
+  const feedbackTarget = (s: AccessSession, answerId: number): AnswerRecord => {
+    const a = getAnswer(fb.db, answerId);
+    if (!a) throw new FieldbookError('INVALID_INPUT', { detail: `no answer with id ${answerId}` });
+    if (!mayRead(s, a)) {
+      audit(s, 'access.denied', `answer ${answerId}`, { sensitivity: answerSensitivity(fb.db, a) });
+      throw new FieldbookError('ACCESS_DENIED', { detail: 'the answer draws on documents above your clearance' });
+    }
+    return a;
+  };
   /** The answers of a conversation, or ACCESS_DENIED (audited) when any of them cites above the clearance. */
   const visibleConversation = (s: AccessSession, id: number): AnswerRecord[] => {
     const answers = conversationAnswers(fb.db, id);
-    if (!answers.every((a) => answerVisible(s, a))) {
+    if (!answers.every((a) => mayRead(s, a))) {
       audit(s, 'access.denied', `conversation ${id}`);
       throw new FieldbookError('ACCESS_DENIED', { detail: 'the conversation cites documents above your clearance' });
     }
@@ -249,7 +276,8 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
       } finally {
         if (ingesting === controller) ingesting = null;
       }
-      audit(s, 'ingest', input.paths.join('; ').slice(0, 500), { counts: report.counts, jobId: report.jobId });
+      const entry = ingestAudit(fb.db, input.paths, opts, report);
+      audit(s, 'ingest', entry.target, entry.detail);
       return report;
     },
     async cancelIngest(_input, s) {
@@ -261,8 +289,15 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
     async removeDocument(input, s) {
       s.require('reviewer', 'Removing documents');
       const doc = visibleDocument(s, input.id);
-      fb.ingest.removeDocument(input.id);
-      audit(s, 'document.delete', doc.sourcePath, { title: doc.title, version: doc.version });
+      auditedChange(
+        s,
+        'document.delete',
+        () => fb.ingest.removeDocument(input.id),
+        () => ({
+          target: doc.sourcePath,
+          detail: { title: doc.title, version: doc.version, sensitivity: doc.sensitivity },
+        }),
+      );
       return { removed: true };
     },
     async updateDocument(input, s) {
@@ -272,11 +307,19 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
       if (input.tags) labels.tags = input.tags;
       if (input.sensitivity) labels.sensitivity = input.sensitivity;
       if (input.isSafety !== undefined) labels.isSafety = input.isSafety;
-      setDocumentLabels(fb.db, input.id, labels, new Date());
-      audit(s, 'document.labels', before.sourcePath, {
-        before: { tags: before.tags, sensitivity: before.sensitivity, isSafety: before.isSafety },
-        after: labels,
-      });
+      auditedChange(
+        s,
+        'document.labels',
+        () => setDocumentLabels(fb.db, input.id, labels, new Date()),
+        () => ({
+          target: before.sourcePath,
+          detail: {
+            before: { tags: before.tags, sensitivity: before.sensitivity, isSafety: before.isSafety },
+            after: labels,
+            sensitivity: higherLabel(before.sensitivity, labels.sensitivity ?? before.sensitivity),
+          },
+        }),
+      );
       return getDocument(fb.db, input.id) as NonNullable<ReturnType<typeof getDocument>>;
     },
     async reindexDocument(input, s) {
@@ -285,7 +328,7 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
       const report = await fb.ingest.ingest([doc.sourcePath], { force: true }, (progress) =>
         emit({ type: 'ingest-progress', progress }, s),
       );
-      audit(s, 'document.reindex', doc.sourcePath, { counts: report.counts });
+      audit(s, 'document.reindex', doc.sourcePath, { counts: report.counts, sensitivity: doc.sensitivity });
       return report;
     },
     async search(input, s) {
@@ -312,13 +355,8 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
         }
         const res = await fb.answers.ask(input.question, opts);
         if (fb.settings().answer.auditQuestions) {
-          audit(s, 'question', input.question.slice(0, 500), {
-            answerId: res.id,
-            mode: res.mode,
-            confidence: res.confidence,
-            summary: res.answer.slice(0, 200),
-            sources: res.citations.map((c) => `${c.docTitle}${c.page ? ` p.${c.page}` : ''}`),
-          });
+          const entry = questionAudit(fb.db, input.question, res);
+          audit(s, 'question', entry.target, entry.detail);
         }
         return res;
       } finally {
@@ -331,18 +369,34 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
       return { cancelled: c !== undefined };
     },
     async listConversations(_input, s) {
-      // A conversation that cites anything above the session's clearance is not listed (its title is a question).
-      return listConversations(fb.db).filter((c) => conversationAnswers(fb.db, c.id).every((a) => answerVisible(s, a)));
+      // A conversation drawing on anything above the session's clearance is not listed (its title is a question).
+      return listConversations(fb.db, s.clearance());
     },
     async getConversation(input, s) {
       return visibleConversation(s, input.id);
     },
     async sendFeedback(input, s) {
-      const f: Parameters<typeof saveFeedback>[1] = { answerId: input.answerId, rating: input.rating };
+      const answer = feedbackTarget(s, input.answerId);
+      const f: Parameters<typeof saveFeedback>[1] = {
+        answerId: input.answerId,
+        rating: input.rating,
+        clearance: s.clearance(),
+      };
       if (input.comment) f.comment = input.comment;
       if (input.correction) f.correction = input.correction;
-      const id = saveFeedback(fb.db, f, new Date());
-      audit(s, 'feedback', `answer ${input.answerId}`, { rating: input.rating, corrected: Boolean(input.correction) });
+      const id = auditedChange(
+        s,
+        'feedback',
+        () => saveFeedback(fb.db, f, new Date()),
+        () => ({
+          target: `answer ${input.answerId}`,
+          detail: {
+            rating: input.rating,
+            corrected: Boolean(input.correction),
+            sensitivity: answerSensitivity(fb.db, answer),
+          },
+        }),
+      );
       return { id };
     },
     async openCitation(input, s) {
@@ -499,7 +553,8 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
     },
     async auditList(input, s) {
       s.require('reviewer', 'Reading the audit log');
-      const q: Parameters<typeof listAudit>[1] = {};
+      // Entries about documents or answers above the reader's clearance are left out.
+      const q: Parameters<typeof listAudit>[1] = { maxSensitivity: s.clearance() };
       if (input.action) q.action = input.action;
       if (input.limit) q.limit = input.limit;
       return listAudit(fb.db, q);
@@ -514,16 +569,31 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
     },
     async feedbackQueue(_input, s) {
       s.require('reviewer', 'The feedback review queue');
-      return feedbackQueue(fb.db);
+      return feedbackQueue(fb.db, s.clearance());
     },
     async correctAnswer(input, s) {
       s.require('reviewer', 'Correcting answers');
-      const id = saveFeedback(
-        fb.db,
-        { answerId: input.answerId, rating: 'down', correction: input.correction, author: s.actor },
-        new Date(),
+      const answer = feedbackTarget(s, input.answerId);
+      const id = auditedChange(
+        s,
+        'feedback',
+        () =>
+          saveFeedback(
+            fb.db,
+            {
+              answerId: input.answerId,
+              rating: 'down',
+              correction: input.correction,
+              author: s.actor,
+              clearance: s.clearance(),
+            },
+            new Date(),
+          ),
+        () => ({
+          target: `answer ${input.answerId}`,
+          detail: { corrected: true, sensitivity: answerSensitivity(fb.db, answer) },
+        }),
       );
-      audit(s, 'feedback', `answer ${input.answerId}`, { corrected: true });
       return { id };
     },
     async datasetExport(input, s) {

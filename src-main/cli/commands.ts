@@ -9,13 +9,15 @@ import { parseArgs } from 'node:util';
 import { createApi } from '../api/handlers';
 import { startHttpBridge } from '../api/http-bridge';
 import { createAccessSession, createApiKey, DEFAULT_IDLE_MS, revokeApiKey, setPassphrase } from '../core/access/roles';
-import { appendAudit, exportAudit, listAudit, verifyAudit } from '../core/audit/audit-log';
+import { ingestAudit, questionAudit } from '../core/audit/audit-labels';
+import { appendAudit, audited, exportAudit, listAudit, reanchorAudit, verifyAudit } from '../core/audit/audit-log';
 import { appRoot } from '../core/config';
 import { describeError, FieldbookError } from '../core/errors';
 import { openFieldbook, type Fieldbook } from '../core/fieldbook';
 import type { IngestProgress, IngestReport } from '../core/ingest/ingest-service';
 import { DOC_TYPES, isDocType } from '../core/ingest/types';
 import type { SearchMode } from '../core/search/search-service';
+import type { AnswerRecord } from '../core/store/conversations';
 import {
   getDocument,
   getDocumentByPath,
@@ -27,7 +29,7 @@ import {
 import { BundleUsageError, cmdBundle } from './bundle-command';
 import { cmdDataset, cmdFeedback, DatasetUsageError } from './dataset-command';
 import { cmdEval, EvalUsageError } from './eval-command';
-import { cliActor } from './actor';
+import { cliActor, cliEntry } from './actor';
 import { RollbackUsageError } from './rollback-command';
 import { bold, dim, formatError, formatHit, printAnswerDetails, type Output } from './format';
 
@@ -61,7 +63,8 @@ Usage: fieldbook <command> [options]   (from a checkout: npm run fieldbook -- <c
   demo                   ingest the sample knowledge base and run sample questions
   serve [--port N]       the desktop UI in a browser, on http://127.0.0.1 only
       --host ADDR --api-keys   serve another address; every request needs X-Api-Key
-  audit verify|export|list     check the hash chain; export --format jsonl|csv [--out FILE]
+  audit verify|export|list     check the hash chain and its anchor; export --format jsonl|csv [--out FILE]
+    audit reanchor             start a new anchor after a finding was looked into (audited)
   roles set-passphrase reviewer|admin   (passphrase on stdin or FIELDBOOK_PASSPHRASE)
     keys create NAME --role R | keys revoke NAME   API keys for the HTTP bridge
   feedback queue | feedback correct ANSWER_ID "right answer"   thumbs-down review queue
@@ -146,6 +149,8 @@ async function cmdIngest(fb: Fieldbook, args: string[], o: Output, json: boolean
       else o.out('Nothing to resume: the last batch finished.');
       return EXIT.ok;
     }
+    const entry = ingestAudit(fb.db, [`job ${report.jobId} (resumed)`], {}, report);
+    appendAudit(fb.db, cliEntry('ingest', entry.target, entry.detail), new Date());
   } else {
     if (positionals.length === 0) throw new UsageError('ingest needs at least one file or folder');
     const sensitivity = values.sensitivity;
@@ -167,10 +172,24 @@ async function cmdIngest(fb: Fieldbook, args: string[], o: Output, json: boolean
     } finally {
       process.removeListener('SIGINT', onSigint);
     }
+    const entry = ingestAudit(
+      fb.db,
+      positionals.map((p) => path.resolve(p)),
+      opts,
+      report,
+    );
+    appendAudit(fb.db, cliEntry('ingest', entry.target, entry.detail), new Date());
   }
   if (json) o.out(JSON.stringify(report));
   else printIngestReport(o, report);
   return report.counts.failed > 0 ? EXIT.partial : EXIT.ok;
+}
+
+/** The question entry, as the app writes it (when questions are audited; restricted text stays out). */
+function auditQuestion(fb: Fieldbook, question: string, res: AnswerRecord): void {
+  if (!fb.settings().answer.auditQuestions) return;
+  const entry = questionAudit(fb.db, question, res);
+  appendAudit(fb.db, cliEntry('question', entry.target, entry.detail), new Date());
 }
 
 async function cmdAsk(fb: Fieldbook, args: string[], o: Output, json: boolean): Promise<number> {
@@ -199,6 +218,7 @@ async function cmdAsk(fb: Fieldbook, args: string[], o: Output, json: boolean): 
   if (!json) askOpts.onToken = (t) => process.stdout.write(t);
   try {
     const res = await fb.answers.ask(question, askOpts);
+    auditQuestion(fb, question, res);
     if (json) {
       o.out(JSON.stringify(res));
       return EXIT.ok;
@@ -281,7 +301,17 @@ function cmdRemove(fb: Fieldbook, args: string[], o: Output, json: boolean): num
       missing.push(a);
       continue;
     }
-    fb.ingest.removeDocument(doc.id);
+    audited(
+      fb.db,
+      () => fb.ingest.removeDocument(doc.id),
+      () =>
+        cliEntry('document.delete', doc.sourcePath, {
+          title: doc.title,
+          version: doc.version,
+          sensitivity: doc.sensitivity,
+        }),
+      new Date(),
+    );
     removed.push(doc.sourcePath);
   }
   if (json) o.out(JSON.stringify({ removed, missing }));
@@ -332,9 +362,11 @@ async function cmdModels(fb: Fieldbook, args: string[], o: Output, json: boolean
     if (!name) throw new UsageError('models use needs an embedding model folder name or a .gguf file name');
     if (name.toLowerCase().endsWith('.gguf')) {
       const status = await fb.useLlmModel(name);
+      appendAudit(fb.db, cliEntry('model.approve', name, { kind: 'llm' }), new Date());
       o.out(json ? JSON.stringify(status) : `Active language model: ${status.active}`);
     } else {
       const status = await fb.useEmbeddingModel(name);
+      appendAudit(fb.db, cliEntry('model.approve', name, { kind: 'embedding' }), new Date());
       const n = await fb.ingest.embedMissing();
       o.out(
         json
@@ -348,6 +380,7 @@ async function cmdModels(fb: Fieldbook, args: string[], o: Output, json: boolean
     if (name === 'llm') await fb.useLlmModel(null);
     else if (name === 'embedding') await fb.useEmbeddingModel(null);
     else throw new UsageError('models off needs "embedding" or "llm"');
+    appendAudit(fb.db, cliEntry('settings.change', null, { patch: { [name]: null } }), new Date());
     o.out(
       json
         ? JSON.stringify({ off: name })
@@ -409,12 +442,15 @@ async function cmdDemo(fb: Fieldbook, o: Output, json: boolean): Promise<number>
     if (entry.tags) opts.tags = entry.tags;
     if (entry.sensitivity) opts.sensitivity = entry.sensitivity;
     const report = await fb.ingest.ingest([path.join(samples, entry.file)], opts);
+    const audit = ingestAudit(fb.db, [path.join(samples, entry.file)], opts, report);
+    appendAudit(fb.db, cliEntry('ingest', audit.target, audit.detail), new Date());
     reports.push(report);
     if (!json) printIngestReport(o, report);
   }
   const answers = [];
   for (const q of DEMO_QUESTIONS) {
     const res = await fb.answers.ask(q);
+    auditQuestion(fb, q, res);
     answers.push(res);
     if (!json) {
       o.out('');
@@ -477,8 +513,20 @@ async function cmdAudit(fb: Fieldbook, args: string[], o: Output, json: boolean)
   if (action === 'verify') {
     const v = verifyAudit(fb.db);
     if (json) o.out(JSON.stringify(v));
-    else if (v.ok) o.out(`Audit log intact: ${v.entries} entries, hash chain verified.`);
-    else o.out(`✗ Audit log tampered: entry ${v.firstBadId} — ${v.reason}.`);
+    else if (v.ok)
+      o.out(
+        `Audit log intact: ${v.entries} entries, hash chain verified` +
+          (v.anchor
+            ? `, head matches its anchor (${v.anchor.entries} entries on ${v.anchor.at}). Head ${v.head}.`
+            : `. Head ${v.head}.`),
+      );
+    else o.out(`✗ Audit log tampered: entry ${v.firstBadId ?? '?'} — ${v.reason}.`);
+    return v.ok ? EXIT.ok : EXIT.partial;
+  }
+  if (action === 'reanchor') {
+    // After a finding was looked into: a new anchor from the log as it stands, with an entry saying what was found.
+    const v = reanchorAudit(fb.db, cliActor(), new Date());
+    o.out(json ? JSON.stringify(v) : `New audit anchor: ${v.entries} entries, head ${v.head}.`);
     return v.ok ? EXIT.ok : EXIT.partial;
   }
   if (action === 'export') {
@@ -497,7 +545,7 @@ async function cmdAudit(fb: Fieldbook, args: string[], o: Output, json: boolean)
         o.out(`${String(e.id).padStart(5)}  ${e.at}  ${e.role.padEnd(8)} ${e.actor}  ${e.action}  ${e.target ?? ''}`);
     return EXIT.ok;
   }
-  throw new UsageError('audit needs verify, export or list');
+  throw new UsageError('audit needs verify, export, list or reanchor');
 }
 
 async function readSecret(env: NodeJS.ProcessEnv): Promise<string> {
@@ -515,7 +563,7 @@ async function cmdRoles(fb: Fieldbook, args: string[], o: Output, env: NodeJS.Pr
     );
   }
   setPassphrase(fb.db, role, await readSecret(env), new Date());
-  appendAudit(fb.db, { actor: cliActor(), role: 'admin', action: 'role.passphrase', target: role }, new Date());
+  appendAudit(fb.db, cliEntry('role.passphrase', role), new Date());
   o.out(`Passphrase for ${role} set.`);
   return EXIT.ok;
 }
@@ -528,11 +576,7 @@ function cmdKeys(fb: Fieldbook, args: string[], o: Output, json: boolean): numbe
     if (role !== 'reader' && role !== 'reviewer' && role !== 'admin')
       throw new UsageError('--role must be reader, reviewer or admin');
     const key = createApiKey(fb.db, name, role, new Date());
-    appendAudit(
-      fb.db,
-      { actor: cliActor(), role: 'admin', action: 'apikey.create', target: name, detail: { role } },
-      new Date(),
-    );
+    appendAudit(fb.db, cliEntry('apikey.create', name, { role }), new Date());
     o.out(
       json
         ? JSON.stringify({ name, role, key })
@@ -542,7 +586,7 @@ function cmdKeys(fb: Fieldbook, args: string[], o: Output, json: boolean): numbe
   }
   if (action === 'revoke' && name) {
     const ok = revokeApiKey(fb.db, name, new Date());
-    if (ok) appendAudit(fb.db, { actor: cliActor(), role: 'admin', action: 'apikey.revoke', target: name }, new Date());
+    if (ok) appendAudit(fb.db, cliEntry('apikey.revoke', name), new Date());
     o.out(ok ? `Key "${name}" revoked.` : `No active key named "${name}".`);
     return ok ? EXIT.ok : EXIT.partial;
   }

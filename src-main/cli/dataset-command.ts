@@ -2,13 +2,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { appendAudit } from '../core/audit/audit-log';
+import { appendAudit, audited } from '../core/audit/audit-log';
 import { exportDataset, feedbackQueue, type DatasetSource } from '../core/dataset/dataset-export';
 import { DATASET_FORMATS, validateJsonl, type DatasetFormat } from '../core/dataset/formats';
 import type { Fieldbook } from '../core/fieldbook';
 import { isSensitivity } from '../core/store/documents';
-import { saveFeedback } from '../core/store/conversations';
-import { cliActor } from './actor';
+import { answerSensitivity, getAnswer, saveFeedback, type AnswerRecord } from '../core/store/conversations';
+import { CLI_CLEARANCE, cliActor, cliEntry } from './actor';
 import { bold, type Output } from './format';
 
 export class DatasetUsageError extends Error {}
@@ -97,13 +97,11 @@ export async function cmdDataset(fb: Fieldbook, args: string[], o: Output, json:
   });
   appendAudit(
     fb.db,
-    {
-      actor: cliActor(),
-      role: 'admin',
-      action: 'dataset.export',
-      target: path.resolve(values.out),
-      detail: { format, counts: manifest.counts, kbVersion: manifest.kbVersion },
-    },
+    cliEntry('dataset.export', path.resolve(values.out), {
+      format,
+      counts: manifest.counts,
+      kbVersion: manifest.kbVersion,
+    }),
     new Date(),
   );
   if (json) o.out(JSON.stringify(manifest));
@@ -124,7 +122,7 @@ export async function cmdDataset(fb: Fieldbook, args: string[], o: Output, json:
 export async function cmdFeedback(fb: Fieldbook, args: string[], o: Output, json: boolean): Promise<number> {
   const [action, id, ...text] = args;
   if (action === 'queue' || action === undefined) {
-    const q = feedbackQueue(fb.db);
+    const q = feedbackQueue(fb.db, CLI_CLEARANCE);
     if (json) o.out(JSON.stringify(q));
     else if (q.length === 0) o.out('No thumbs-down answers waiting for a correction.');
     else
@@ -137,20 +135,19 @@ export async function cmdFeedback(fb: Fieldbook, args: string[], o: Output, json
   if (action === 'correct' && id && text.length) {
     const answerId = Number(id);
     if (!Number.isInteger(answerId)) throw new DatasetUsageError('feedback correct needs an answer id');
-    const fid = saveFeedback(
+    const fid = audited(
       fb.db,
-      { answerId, rating: 'down', correction: text.join(' '), author: cliActor() },
-      new Date(),
-    );
-    appendAudit(
-      fb.db,
-      {
-        actor: cliActor(),
-        role: 'admin',
-        action: 'feedback',
-        target: `answer ${answerId}`,
-        detail: { corrected: true },
-      },
+      () =>
+        saveFeedback(
+          fb.db,
+          { answerId, rating: 'down', correction: text.join(' '), author: cliActor(), clearance: CLI_CLEARANCE },
+          new Date(),
+        ),
+      () =>
+        cliEntry('feedback', `answer ${answerId}`, {
+          corrected: true,
+          sensitivity: answerSensitivity(fb.db, getAnswer(fb.db, answerId) as AnswerRecord),
+        }),
       new Date(),
     );
     o.out(json ? JSON.stringify({ id: fid }) : `Correction saved for answer ${answerId}.`);

@@ -53,6 +53,12 @@ const ERROR_TABLE = {
     hintEn: 'The file was probably renamed. Use the original file.',
     hintZh: '檔案可能被改過副檔名，請使用原始檔案。',
   },
+  ARCHIVE_ENCRYPTED: {
+    en: 'The file is a password-protected ZIP archive, not a Word document',
+    zh: '此檔案是受密碼保護的 ZIP 壓縮檔，不是 Word 文件',
+    hintEn: 'Unpack it with its password and add the documents inside.',
+    hintZh: '請以密碼解壓縮後，再加入其中的文件。',
+  },
   PDF_CORRUPT: {
     en: 'The PDF is damaged and cannot be opened',
     zh: 'PDF 檔案已損壞，無法開啟',
@@ -62,14 +68,34 @@ const ERROR_TABLE = {
   PDF_ENCRYPTED: {
     en: 'The PDF is password-protected',
     zh: 'PDF 受密碼保護',
-    hintEn: 'Ask the document owner for an unprotected copy.',
-    hintZh: '請向文件負責人索取未加密的版本。',
+    hintEn:
+      'Enter its password (Library: "Enter password"; command line: fieldbook ingest --password), or ask the owner for an unprotected copy.',
+    hintZh: '請輸入密碼（文件庫：「輸入密碼」；命令列：fieldbook ingest --password），或向文件負責人索取未加密的版本。',
+  },
+  PDF_WRONG_PASSWORD: {
+    en: 'The password for this PDF is wrong',
+    zh: '此 PDF 的密碼不正確',
+    hintEn: 'Check the password (capital letters, keyboard layout) and enter it again.',
+    hintZh: '請確認密碼（大小寫、鍵盤輸入法）後再輸入一次。',
   },
   PDF_NO_TEXT: {
     en: 'The PDF has no text layer (scanned); it needs OCR',
     zh: 'PDF 沒有文字層（掃描檔），需要 OCR 文字辨識',
-    hintEn: 'Run OCR on it, or ask for a text-based PDF.',
-    hintZh: '請先進行 OCR 文字辨識，或索取可選取文字的 PDF。',
+    hintEn: 'Ask an administrator to turn OCR on in Settings and add it again, or ask for a text-based PDF.',
+    hintZh: '請管理員在設定中開啟 OCR 後重新加入，或索取可選取文字的 PDF。',
+  },
+  PDF_OCR_NO_TEXT: {
+    en: 'No text was found in the PDF, not even by OCR',
+    zh: 'PDF 中找不到文字，OCR 文字辨識也辨識不到',
+    hintEn:
+      'The pages may be blank, drawings or too faint. Check the file; scan it again at 300 dpi, or check the OCR languages in Settings.',
+    hintZh: '頁面可能是空白、圖面或字跡太淡。請檢查檔案，以 300 dpi 重新掃描，或確認設定中的 OCR 語言。',
+  },
+  PDF_PAGES_UNREADABLE: {
+    en: 'No page of the PDF could be read',
+    zh: 'PDF 的每一頁都無法讀取',
+    hintEn: 'The file is damaged. Export or print it to PDF again from the original program.',
+    hintZh: '檔案已損壞，請從原始程式重新匯出或列印成 PDF。',
   },
   PDF_TOO_MANY_PAGES: {
     en: 'The PDF has more pages than allowed',
@@ -132,10 +158,11 @@ const ERROR_TABLE = {
     hintZh: '檔案可能損壞或過於複雜，請分割檔案或提高時間上限。',
   },
   PARSE_CRASHED: {
-    en: 'The document reader stopped unexpectedly on this file',
-    zh: '讀取此檔案時讀取程式意外停止',
-    hintEn: 'The file may be damaged or hostile. Other files were not affected.',
-    hintZh: '檔案可能損壞或含惡意內容，其他檔案不受影響。',
+    en: 'The document reader stopped on this file (too complex, damaged or hostile)',
+    zh: '讀取此檔案時讀取程式停止（檔案過於複雜、已損壞或含惡意內容）',
+    hintEn:
+      'Other files were not affected. Try a copy exported again from the original program; an administrator can raise the reader memory limit in Settings.',
+    hintZh: '其他檔案不受影響。請改用從原始程式重新匯出的檔案；管理員可在設定中提高讀取程式的記憶體上限。',
   },
   PARSE_FAILED: {
     en: 'The document could not be read',

@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { createAnswerService, type AnswerService } from './answer/answer-service';
 import { SYSTEM_PROMPT } from './answer/prompt';
+import { ensureAuditAnchor } from './audit/audit-log';
 import { appRoot, defaultHome, type AnswerSettings, type Settings } from './config';
 import { discoverEmbeddingModels, loadEmbedder, type Embedder, type EmbeddingModelInfo } from './embed/embedder';
 import { FieldbookError } from './errors';
@@ -81,6 +82,8 @@ export function openFieldbook(opts: FieldbookOptions = {}): Fieldbook {
   const store = openStore(home);
   const { db } = store;
   const now = opts.now ?? (() => new Date());
+  // The audit log's anchor outside the database: created for a new or older database, moved to the committed head.
+  ensureAuditAnchor(db, now());
   const roots = opts.embeddingModelRoots ?? [
     path.join(appRoot(), 'models', 'embedding'),
     path.join(home, 'models', 'embedding'),

@@ -85,10 +85,14 @@ describe('feedback and dataset export', () => {
     await ask('f0001', 'What does the F0001 inverter overcurrent trip mean?');
     await ask('secret', 'What press force does recipe R-9 use?');
     const now = new Date();
-    saveFeedback(fb.db, { answerId: ids.e203 as number, rating: 'up' }, now);
-    saveFeedback(fb.db, { answerId: ids.e203dup as number, rating: 'up' }, now);
-    saveFeedback(fb.db, { answerId: ids.f0001 as number, rating: 'down', comment: 'missing the cable check' }, now);
-    saveFeedback(fb.db, { answerId: ids.secret as number, rating: 'up' }, now);
+    saveFeedback(fb.db, { answerId: ids.e203 as number, rating: 'up', clearance: 'restricted' }, now);
+    saveFeedback(fb.db, { answerId: ids.e203dup as number, rating: 'up', clearance: 'restricted' }, now);
+    saveFeedback(
+      fb.db,
+      { answerId: ids.f0001 as number, rating: 'down', clearance: 'restricted', comment: 'missing the cable check' },
+      now,
+    );
+    saveFeedback(fb.db, { answerId: ids.secret as number, rating: 'up', clearance: 'restricted' }, now);
   });
   afterAll(async () => {
     await fb.close();
@@ -96,19 +100,20 @@ describe('feedback and dataset export', () => {
   });
 
   it('lists thumbs-down answers without a correction in the review queue', () => {
-    expect(feedbackQueue(fb.db).map((q) => q.answerId)).toEqual([ids.f0001]);
+    expect(feedbackQueue(fb.db, 'restricted').map((q) => q.answerId)).toEqual([ids.f0001]);
     saveFeedback(
       fb.db,
       {
         answerId: ids.f0001 as number,
         rating: 'down',
+        clearance: 'restricted',
         correction:
           'F0001 是變頻器過電流：先檢查馬達電纜，再從面板復位。身分證 A123456789 工號 12345，回報 EMP-10023 的電腦 10.20.30.40',
         author: 'expert',
       },
       new Date(),
     );
-    expect(feedbackQueue(fb.db)).toEqual([]);
+    expect(feedbackQueue(fb.db, 'restricted')).toEqual([]);
   });
 
   it('exports clean chat JSONL: redacted, deduplicated, within clearance, with provenance and a matching manifest', async () => {
@@ -153,7 +158,12 @@ describe('feedback and dataset export', () => {
     expect(again.counts.total).toBe(0);
     saveFeedback(
       fb.db,
-      { answerId: ids.e203dup as number, rating: 'down', correction: '先停機並上鎖掛牌，清除卡料後再按復位鍵三秒。' },
+      {
+        answerId: ids.e203dup as number,
+        rating: 'down',
+        clearance: 'restricted',
+        correction: '先停機並上鎖掛牌，清除卡料後再按復位鍵三秒。',
+      },
       new Date(),
     );
     const next = await exportDataset(fb.db, fb.search, base('chat-3'));

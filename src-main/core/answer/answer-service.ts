@@ -11,6 +11,7 @@ import type { Generator } from '../llm/llm-client';
 import type { RankedChunk, SearchFilters, SearchService } from '../search/search-service';
 import {
   conversationAnswers,
+  contextPassages,
   conversationExists,
   createConversation,
   saveAnswer,
@@ -216,6 +217,11 @@ export function createAnswerService(deps: AnswerDeps): AnswerService {
           model: fields.model,
           language: chinese ? 'zh-TW' : 'en',
           citations,
+          // Every passage the answer was made from (and the safety rules shown with it), with its label.
+          context: contextPassages(db, [
+            ...fields.blocks.map((b) => b.chunkId),
+            ...safetyRanked.map((r) => r.chunk.id),
+          ]),
           safety: { topics, rulesFound, rules: safetyRules },
           confidence,
           needsReview: fields.mode !== 'not-found' && confidence < settings.confidenceThreshold,

@@ -12,9 +12,15 @@ import { SYSTEM_PROMPT } from '../answer/prompt';
 import { FieldbookError } from '../errors';
 import type { Generator } from '../llm/llm-client';
 import type { SearchService } from '../search/search-service';
-import type { StoredCitation } from '../store/conversations';
+import {
+  answerSensitivity,
+  answerVisible,
+  storedPassages,
+  type AnswerPassages,
+  type StoredCitation,
+} from '../store/conversations';
 import type { Db } from '../store/db';
-import { SENSITIVITY_LEVELS, type Sensitivity } from '../store/documents';
+import { SENSITIVITY_LEVELS, withinClearance, type Sensitivity } from '../store/documents';
 import { getMeta, setMeta } from '../store/vectors';
 import { formatExample, type DatasetFormat, type Example, type Provenance } from './formats';
 import { dedupe, emptyCounts, redactPii, splitOf, type RedactionCounts, type Split } from './hygiene';
@@ -93,6 +99,8 @@ interface AnswerRow {
   question: string;
   answer: string;
   citations: string;
+  context: string | null;
+  safety: string;
   feedback_id: number;
   rating: 'up' | 'down';
   correction: string | null;
@@ -110,16 +118,19 @@ export interface FeedbackQueueItem {
   ratedAt: string;
 }
 
-/** Thumbs-down answers that no expert has corrected yet. */
-export function feedbackQueue(db: Db): FeedbackQueueItem[] {
-  return db
+/** Thumbs-down answers that no expert has corrected yet, of those the reviewer's clearance may see. */
+export function feedbackQueue(db: Db, clearance: Sensitivity): FeedbackQueueItem[] {
+  const rows = db
     .prepare(
-      `SELECT a.id AS answerId, a.question, a.answer, f.comment, f.created_at AS ratedAt
+      `SELECT a.id AS answerId, a.question, a.answer, f.comment, f.created_at AS ratedAt, a.citations, a.context, a.safety
          FROM answers a JOIN feedback f ON f.answer_id = a.id
          WHERE f.id = (SELECT MAX(id) FROM feedback WHERE answer_id = a.id) AND f.rating = 'down' AND f.correction IS NULL
          ORDER BY f.created_at`,
     )
-    .all() as FeedbackQueueItem[];
+    .all() as Array<FeedbackQueueItem & { citations: string; context: string | null; safety: string }>;
+  return rows
+    .filter((r) => answerVisible(db, storedPassages(r), clearance))
+    .map(({ citations: _c, context: _x, safety: _s, ...item }) => item);
 }
 
 const GENERATE_PROMPT = (passage: string): string =>
@@ -156,19 +167,21 @@ export async function exportDataset(
     : { ...ZERO, ...(JSON.parse(getMeta(db, cursorKey) ?? '{}') as Partial<Cursor>) };
   const to: Cursor = { ...from };
   const version = kbVersion(db);
-  const docInfo = db.prepare('SELECT id, source_path, version, sensitivity FROM documents WHERE id = ?');
   const chunkInfo = db.prepare('SELECT c.id, c.text, c.page_start, c.doc_id FROM chunks c WHERE c.id = ?');
   const dropped = { duplicates: 0, nearDuplicates: 0, sensitivity: 0, length: 0, generationFailed: 0 };
   const examples: Example[] = [];
 
-  /** Provenance and context from stored citations; null when a source is above the clearance. */
-  const fromCitations = (citations: StoredCitation[]): { meta: Omit<Provenance, 'source'>; context: string } | null => {
+  /**
+   * Provenance and context from stored citations; null when the answer drew on anything above
+   * the export's label (the labels stored with its passages, or its documents' labels now;
+   * unknown counts as restricted — see `answerSensitivity`).
+   */
+  const fromAnswer = (stored: AnswerPassages): { meta: Omit<Provenance, 'source'>; context: string } | null => {
+    if (!withinClearance(answerSensitivity(db, stored), opts.maxSensitivity)) return null;
+    const citations: StoredCitation[] = stored.citations;
     const documents: Provenance['documents'] = [];
     const context: string[] = [];
     for (const c of citations) {
-      const d = docInfo.get(c.docId) as
-        { id: number; source_path: string; version: number; sensitivity: Sensitivity } | undefined;
-      if (d && rank(d.sensitivity) > rank(opts.maxSensitivity)) return null;
       if (!documents.some((x) => x.id === c.docId))
         documents.push({ id: c.docId, path: c.sourcePath, version: c.docVersion });
       const chunk = chunkInfo.get(c.chunkId) as { text: string } | undefined;
@@ -186,7 +199,7 @@ export async function exportDataset(
   if (wantAnswers || wantCorrections || wantPreferences) {
     const rows = db
       .prepare(
-        `SELECT a.id, a.question, a.answer, a.citations, f.id AS feedback_id, f.rating, f.correction
+        `SELECT a.id, a.question, a.answer, a.citations, a.context, a.safety, f.id AS feedback_id, f.rating, f.correction
          FROM answers a JOIN feedback f ON f.answer_id = a.id
          WHERE f.id = (SELECT MAX(id) FROM feedback WHERE answer_id = a.id) AND f.id > ?
          ORDER BY f.id`,
@@ -195,7 +208,7 @@ export async function exportDataset(
     for (const r of rows) {
       to.feedbackId = Math.max(to.feedbackId, r.feedback_id);
       to.answerId = Math.max(to.answerId, r.id);
-      const prov = fromCitations(JSON.parse(r.citations) as StoredCitation[]);
+      const prov = fromAnswer(storedPassages(r));
       if (!prov) {
         dropped.sensitivity++;
         continue;
@@ -309,12 +322,21 @@ export async function exportDataset(
   if (opts.evalSet) {
     const negatives = db
       .prepare(
-        `SELECT a.id, a.question, f.correction FROM answers a JOIN feedback f ON f.answer_id = a.id
+        `SELECT a.id, a.question, a.citations, a.context, a.safety, f.correction FROM answers a JOIN feedback f ON f.answer_id = a.id
          WHERE f.id = (SELECT MAX(id) FROM feedback WHERE answer_id = a.id) AND f.rating = 'down' AND f.correction IS NOT NULL ORDER BY a.id`,
       )
-      .all() as Array<{ id: number; question: string; correction: string }>;
+      .all() as Array<{
+      id: number;
+      question: string;
+      citations: string;
+      context: string | null;
+      safety: string;
+      correction: string;
+    }>;
     const queries: string[] = [];
     for (const n of negatives) {
+      // The same rule as for training examples: nothing from an answer above the export's label.
+      if (!fromAnswer(storedPassages(n))) continue;
       // Gold passage: where the knowledge base best supports the expert's answer.
       const best = await search.rank(n.correction, {
         k: 1,

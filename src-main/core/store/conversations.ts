@@ -1,7 +1,7 @@
-/** Conversations and their answers (they feed feedback and dataset export). */
+/** Conversations and their answers (they feed feedback and dataset export), and who may see them. */
 import { FieldbookError } from '../errors';
 import type { Db } from './db';
-import type { Sensitivity } from './documents';
+import { higherLabel, withinClearance, type Sensitivity } from './documents';
 
 export interface StoredCitation {
   n: number;
@@ -22,6 +22,15 @@ export interface StoredCitation {
   ocrConfidence?: number | null;
 }
 
+/** A passage that was in the answer's context (cited or not), with its document's label at that time. */
+export interface ContextPassage {
+  chunkId: number;
+  docId: number;
+  sourcePath: string;
+  docVersion: number;
+  sensitivity: Sensitivity;
+}
+
 export interface AnswerRecord {
   id: number;
   conversationId: number;
@@ -32,6 +41,11 @@ export interface AnswerRecord {
   model: string | null;
   language: string;
   citations: StoredCitation[];
+  /**
+   * Every passage the answer was made from. Null when not known: answers saved before this was
+   * stored that cite nothing (they count as restricted).
+   */
+  context: ContextPassage[] | null;
   /** `rules`: the safety rules shown beside the answer (answers saved before they were stored have none). */
   safety: { topics: string[]; rulesFound: boolean; rules?: StoredCitation[] };
   confidence: number;
@@ -50,11 +64,24 @@ interface AnswerRow {
   model: string | null;
   language: string;
   citations: string;
+  context: string | null;
   safety: string;
   confidence: number;
   needs_review: number;
   timings: string;
   created_at: string;
+}
+
+/** What an answer was made from: its context, its citations and the safety rules shown with it. */
+export type AnswerPassages = Pick<AnswerRecord, 'context' | 'citations' | 'safety'>;
+
+/** The passages of an answer row as stored (for queries that read the `citations`, `context` and `safety` columns). */
+export function storedPassages(r: { citations: string; context: string | null; safety: string }): AnswerPassages {
+  return {
+    citations: JSON.parse(r.citations) as StoredCitation[],
+    context: r.context === null ? null : (JSON.parse(r.context) as ContextPassage[]),
+    safety: JSON.parse(r.safety) as AnswerRecord['safety'],
+  };
 }
 
 function toRecord(r: AnswerRow): AnswerRecord {
@@ -67,8 +94,7 @@ function toRecord(r: AnswerRow): AnswerRecord {
     mode: r.mode,
     model: r.model,
     language: r.language,
-    citations: JSON.parse(r.citations) as StoredCitation[],
-    safety: JSON.parse(r.safety) as AnswerRecord['safety'],
+    ...storedPassages(r),
     confidence: r.confidence,
     needsReview: r.needs_review === 1,
     timings: JSON.parse(r.timings) as AnswerRecord['timings'],
@@ -106,8 +132,8 @@ export function saveAnswer(db: Db, a: Omit<AnswerRecord, 'id' | 'createdAt'>, no
     const id = Number(
       db
         .prepare(
-          `INSERT INTO answers(conversation_id, question, retrieval_query, answer, mode, model, language, citations, safety,
-             confidence, needs_review, timings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO answers(conversation_id, question, retrieval_query, answer, mode, model, language, citations, context,
+             safety, confidence, needs_review, timings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           a.conversationId,
@@ -118,6 +144,7 @@ export function saveAnswer(db: Db, a: Omit<AnswerRecord, 'id' | 'createdAt'>, no
           a.model,
           a.language,
           JSON.stringify(a.citations),
+          a.context === null ? null : JSON.stringify(a.context),
           JSON.stringify(a.safety),
           a.confidence,
           a.needsReview ? 1 : 0,
@@ -130,20 +157,75 @@ export function saveAnswer(db: Db, a: Omit<AnswerRecord, 'id' | 'createdAt'>, no
   })();
 }
 
+/** The passages behind an answer, each with its document's label now (a chunk that is gone counts as restricted). */
+export function contextPassages(db: Db, chunkIds: number[]): ContextPassage[] {
+  const find = db.prepare(
+    `SELECT d.id AS docId, d.source_path AS sourcePath, d.version AS docVersion, d.sensitivity
+       FROM chunks c JOIN documents d ON d.id = c.doc_id WHERE c.id = ?`,
+  );
+  const out: ContextPassage[] = [];
+  for (const chunkId of new Set(chunkIds)) {
+    const d = find.get(chunkId) as Omit<ContextPassage, 'chunkId'> | undefined;
+    out.push(d ? { chunkId, ...d } : { chunkId, docId: 0, sourcePath: '', docVersion: 0, sensitivity: 'restricted' });
+  }
+  return out;
+}
+
+/**
+ * The label an answer is shown under: the highest of every passage it was made from — its
+ * context, its citations and the safety rules shown with it — each as labelled when the answer
+ * was given or as its document is labelled now, whichever is higher. An unknown context counts
+ * as restricted. (Every context passage carries a label; a citation saved before citations did
+ * is covered by the context the migration built from it.)
+ */
+export function answerSensitivity(db: Db, a: AnswerPassages): Sensitivity {
+  if (a.context === null) return 'restricted';
+  const current = db.prepare('SELECT sensitivity FROM documents WHERE id = ? OR source_path = ?').pluck();
+  let label: Sensitivity = 'public';
+  for (const p of [...a.context, ...a.citations, ...(a.safety.rules ?? [])]) {
+    if (p.sensitivity) label = higherLabel(label, p.sensitivity);
+    for (const now of current.all(p.docId, p.sourcePath) as Sensitivity[]) label = higherLabel(label, now);
+  }
+  return label;
+}
+
+export function answerVisible(db: Db, a: AnswerPassages, clearance: Sensitivity): boolean {
+  return withinClearance(answerSensitivity(db, a), clearance);
+}
+
+/** The answer, or ACCESS_DENIED when it drew on anything above the clearance (INVALID_INPUT when there is none). */
+export function visibleAnswer(db: Db, id: number, clearance: Sensitivity): AnswerRecord {
+  const a = getAnswer(db, id);
+  if (!a) throw new FieldbookError('INVALID_INPUT', { detail: `no answer with id ${id}` });
+  if (!answerVisible(db, a, clearance))
+    throw new FieldbookError('ACCESS_DENIED', { detail: `answer ${id} draws on documents above your clearance` });
+  return a;
+}
+
+/** Conversations whose every answer is within the clearance (a title is a question, so it is hidden too). */
 export function listConversations(
   db: Db,
+  clearance: Sensitivity,
   limit = 50,
 ): Array<{ id: number; title: string; updatedAt: string; answers: number }> {
-  return db
+  const out: Array<{ id: number; title: string; updatedAt: string; answers: number }> = [];
+  const rows = db
     .prepare(
       `SELECT c.id, c.title, c.updated_at AS updatedAt, (SELECT COUNT(*) FROM answers a WHERE a.conversation_id = c.id) AS answers
-         FROM conversations c ORDER BY c.updated_at DESC LIMIT ?`,
+         FROM conversations c ORDER BY c.updated_at DESC`,
     )
-    .all(limit) as Array<{ id: number; title: string; updatedAt: string; answers: number }>;
+    .all() as Array<{ id: number; title: string; updatedAt: string; answers: number }>;
+  for (const c of rows) {
+    if (out.length >= limit) break;
+    if (conversationAnswers(db, c.id).every((a) => answerVisible(db, a, clearance))) out.push(c);
+  }
+  return out;
 }
 
 export interface FeedbackInput {
   answerId: number;
+  /** The sender's clearance: nobody rates or corrects an answer they may not see. */
+  clearance: Sensitivity;
   rating: 'up' | 'down';
   comment?: string;
   correction?: string;
@@ -151,8 +233,7 @@ export interface FeedbackInput {
 }
 
 export function saveFeedback(db: Db, f: FeedbackInput, now: Date): number {
-  if (!getAnswer(db, f.answerId))
-    throw new FieldbookError('INVALID_INPUT', { detail: `no answer with id ${f.answerId}` });
+  visibleAnswer(db, f.answerId, f.clearance);
   return Number(
     db
       .prepare(

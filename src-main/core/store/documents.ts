@@ -16,6 +16,11 @@ export function withinClearance(label: Sensitivity, clearance: Sensitivity): boo
   return SENSITIVITY_LEVELS.indexOf(label) <= SENSITIVITY_LEVELS.indexOf(clearance);
 }
 
+/** The more restrictive of two labels. */
+export function higherLabel(a: Sensitivity, b: Sensitivity): Sensitivity {
+  return SENSITIVITY_LEVELS.indexOf(a) >= SENSITIVITY_LEVELS.indexOf(b) ? a : b;
+}
+
 export function isSensitivity(v: string): v is Sensitivity {
   return (SENSITIVITY_LEVELS as readonly string[]).includes(v);
 }

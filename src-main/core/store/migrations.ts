@@ -271,4 +271,22 @@ export const MIGRATIONS: readonly Migration[] = [
     replace: "CHECK (type IN ('pdf','docx','txt','md'))",
     with: "CHECK (type IN ('pdf','docx','txt','md','image'))",
   },
+  /* answers keep every passage of their context with its label (visibility follows all of them, not only the cited ones);
+     older answers get their citations as context (label recorded, else the document's current one, else restricted);
+     an older answer that cites nothing and was not "not found" keeps NULL: its context is unknown (treated as restricted) */ `
+  ALTER TABLE answers ADD COLUMN context TEXT;
+  UPDATE answers SET context = (
+    SELECT json_group_array(json_object(
+      'chunkId', json_extract(c.value, '$.chunkId'),
+      'docId', json_extract(c.value, '$.docId'),
+      'sourcePath', json_extract(c.value, '$.sourcePath'),
+      'docVersion', json_extract(c.value, '$.docVersion'),
+      'sensitivity', COALESCE(
+        json_extract(c.value, '$.sensitivity'),
+        (SELECT d.sensitivity FROM documents d
+          WHERE d.id = json_extract(c.value, '$.docId') AND d.source_path = json_extract(c.value, '$.sourcePath')),
+        'restricted')))
+    FROM json_each(answers.citations) c)
+  WHERE json_array_length(citations) > 0 OR mode = 'not-found';
+  `,
 ];
