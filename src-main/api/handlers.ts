@@ -652,7 +652,7 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
     async bundleStage(input, s) {
       s.require('reviewer', 'Staging an update bundle');
       try {
-        const staged = await stageBundle(fb.db, fb.home, input.source, new Date());
+        const staged = await stageBundle(fb.db, fb.home, input.source, new Date(), s.clearance());
         audit(s, 'bundle.stage', staged.bundleId, {
           source: input.source,
           version: staged.info.version,
@@ -669,7 +669,8 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
     },
     async bundleReview(input, s) {
       s.require('reviewer', 'Reviewing an update bundle');
-      return reviewItems(fb.db, input.bundleId);
+      // Changes above the reviewer's clearance are listed without key or title.
+      return reviewItems(fb.db, input.bundleId, s.clearance());
     },
     async bundlePreview(input, s) {
       s.require('reviewer', 'Previewing a change in an update bundle');
@@ -685,7 +686,23 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
     },
     async bundleDecide(input, s) {
       s.require('reviewer', 'Approving or rejecting changes');
-      const changed = decide(fb.db, input.bundleId, input.keys, input.decision, s.actor, input.comment ?? null);
+      let changed: number;
+      try {
+        // Nobody decides on a change to a document they may not see (the rule of updateDocument).
+        changed = decide(
+          fb.db,
+          input.bundleId,
+          input.keys,
+          input.decision,
+          s.actor,
+          input.comment ?? null,
+          s.clearance(),
+        );
+      } catch (err) {
+        if (err instanceof FieldbookError && err.code === 'ACCESS_DENIED')
+          audit(s, 'access.denied', input.bundleId, { decision: input.decision, clearance: s.clearance() });
+        throw err;
+      }
       audit(s, input.decision === 'approved' ? 'bundle.approve' : 'bundle.reject', input.bundleId, {
         keys: input.keys,
         comment: input.comment ?? null,
@@ -695,14 +712,21 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
     async bundleApply(input, s) {
       s.require('reviewer', 'Applying an update bundle');
       return exclusively('BUNDLE_BUSY', async () => {
-        const r = await applyBundle(input.bundleId, {
-          ...bundleContext(fb),
-          embedder: await fb.embedder(),
-          now: new Date(),
-          onProgress: (progress) => emit({ type: 'bundle-progress', bundleId: input.bundleId, progress }, s),
-        });
-        audit(s, 'bundle.apply', input.bundleId, { ...r });
-        return r;
+        try {
+          return await applyBundle(input.bundleId, {
+            ...bundleContext(fb),
+            embedder: await fb.embedder(),
+            now: new Date(),
+            clearance: s.clearance(),
+            // Written inside the apply transaction: committed with the new version or not at all.
+            record: (r) => audit(s, 'bundle.apply', input.bundleId, { ...r }),
+            onProgress: (progress) => emit({ type: 'bundle-progress', bundleId: input.bundleId, progress }, s),
+          });
+        } catch (err) {
+          if (err instanceof FieldbookError && err.code === 'ACCESS_DENIED')
+            audit(s, 'access.denied', input.bundleId, { clearance: s.clearance() });
+          throw err;
+        }
       });
     },
     async bundleHistory(_input, s) {

@@ -110,7 +110,7 @@ function progressPrinter(o: Output, json: boolean): ((p: IngestProgress) => void
 
 function printIngestReport(o: Output, report: IngestReport): void {
   for (const f of report.files) {
-    if (f.outcome === 'failed' && f.error) o.out(`✗ ${formatError(o, f.error)}`);
+    if (f.outcome === 'failed' && f.error) o.out(`✗ ${formatError(o, f.error, { detail: false })}`);
     else if (f.outcome === 'unchanged') o.out(dim(o, `= ${f.file} (unchanged)`));
     else {
       const pages = f.pages ? `, ${f.pages} pages` : '';

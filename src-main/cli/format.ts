@@ -47,9 +47,13 @@ export function formatHit(o: Output, hit: SearchHit): string[] {
   ];
 }
 
-export function formatError(o: Output, e: ErrorReport): string {
+/**
+ * What happened and what to do, naming the file. `detail: false` for parser failures, whose
+ * detail is internal text (pdf.js, xmldom, exit codes): it stays in --json only.
+ */
+export function formatError(o: Output, e: ErrorReport, opts: { detail?: boolean } = {}): string {
   const file = e.file ? `${e.file}: ` : '';
-  const detail = e.detail ? ` (${e.detail})` : '';
+  const detail = e.detail && opts.detail !== false ? ` (${e.detail})` : '';
   return `${file}${e.message}${detail}\n   → ${e.hint}`;
 }
 

@@ -272,6 +272,18 @@ const ERROR_TABLE = {
     hintEn: 'Import the missing updates first, or ask for a full bundle.',
     hintZh: '請先匯入中間缺少的更新包，或索取完整更新包。',
   },
+  BUNDLE_COPY_FAILED: {
+    en: 'The update could not be copied on this PC',
+    zh: '無法在本機複製更新內容',
+    hintEn: 'Check that the disk has free space and the data folder is writable, then try again.',
+    hintZh: '請確認磁碟仍有空間且資料資料夾可寫入，然後再試一次。',
+  },
+  BUNDLE_WRONG_PUBLISHER: {
+    en: 'This knowledge base comes from another publisher',
+    zh: '此知識庫來自另一個發布者',
+    hintEn: 'Only the key that first published a knowledge base may update it. Do not use this bundle; report it to IT.',
+    hintZh: '只有最初發布此知識庫的金鑰可以更新它。請勿使用此更新包，並通報 IT。',
+  },
   ACCESS_DENIED: {
     en: 'Your role is not allowed to do this',
     zh: '您的角色無權執行此操作',

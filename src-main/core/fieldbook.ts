@@ -17,6 +17,7 @@ import { approveModelFile, verifyModelFile } from './models/approvals';
 import { createSearchService, type SearchService } from './search/search-service';
 import { openStore, type Db } from './store/db';
 import { loadSettings, saveSettings, type SettingsPatch } from './store/settings';
+import { finishAppliedBundles, type FinishReport } from './sync/bundle-files';
 
 export interface FieldbookOptions {
   /** Data directory (default: FIELDBOOK_HOME or the per-user app data folder). */
@@ -74,6 +75,8 @@ export interface Fieldbook {
   /** Drop the loaded models; the next use loads them again and checks their approval (after a rollback). */
   unloadModels(): Promise<void>;
   recoveredFromUncleanExit: boolean;
+  /** Files of applied bundles that a crash after the commit left unwritten, finished on opening. */
+  bundleFilesFinished: FinishReport;
   close(): Promise<void>;
 }
 
@@ -81,6 +84,7 @@ export function openFieldbook(opts: FieldbookOptions = {}): Fieldbook {
   const home = opts.home ?? defaultHome();
   const store = openStore(home);
   const { db } = store;
+  const bundleFilesFinished = finishAppliedBundles(db, home);
   const now = opts.now ?? (() => new Date());
   // The audit log's anchor outside the database: created for a new or older database, moved to the committed head.
   ensureAuditAnchor(db, now());
@@ -231,6 +235,7 @@ export function openFieldbook(opts: FieldbookOptions = {}): Fieldbook {
       return llmStatus();
     },
     recoveredFromUncleanExit: store.recoveredFromUncleanExit,
+    bundleFilesFinished,
     settings: () => settings,
     updateSettings(patch) {
       settings = saveSettings(db, patch);

@@ -52,17 +52,6 @@ export function imageFormatOf(head: Uint8Array): ImageFormat | null {
   return sig?.format ?? null;
 }
 
-function readHead(file: string, bytes: number): Buffer {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const buf = Buffer.alloc(bytes);
-    const n = fs.readSync(fd, buf, 0, bytes, 0);
-    return buf.subarray(0, n);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 export interface DetectedFile {
   path: string;
   type: DocType;
@@ -95,7 +84,9 @@ export function detectFile(file: string, limits: IngestLimits): DetectedFile {
   }
   const head = safeHead(file, 1024);
   if (type === 'pdf') {
-    if (!head.includes('%PDF-')) throw new FieldbookError('WRONG_EXTENSION', { file, detail: 'no %PDF header' });
+    if (!looksLikePdf(file, head, stat.size)) {
+      throw new FieldbookError('WRONG_EXTENSION', { file, detail: 'no %PDF header or trailer' });
+    }
   } else if (type === 'docx') {
     if (head.subarray(0, 8).equals(OLE_SIGNATURE)) throw new FieldbookError('DOCX_ENCRYPTED', { file });
     if (!head.subarray(0, 4).equals(ZIP_SIGNATURE)) {
@@ -114,10 +105,31 @@ export function detectFile(file: string, limits: IngestLimits): DetectedFile {
   return { path: file, type, size: stat.size };
 }
 
-function safeHead(file: string, bytes: number): Buffer {
+/**
+ * A PDF has "%PDF-" near its start — but files with leading junk (a mail header, a print
+ * spooler's preamble) still open in readers, which find the document from its trailer. So a
+ * file counts as a PDF when either end says so.
+ */
+function looksLikePdf(file: string, head: Buffer, size: number): boolean {
+  if (head.includes('%PDF-')) return true;
+  const tail = safeRead(file, 2048, Math.max(0, size - 2048));
+  return tail.includes('%%EOF') && (tail.includes('startxref') || safeRead(file, 65_536, 0).includes('%PDF-'));
+}
+
+function safeRead(file: string, bytes: number, position: number): Buffer {
   try {
-    return readHead(file, bytes);
+    const fd = fs.openSync(file, 'r');
+    try {
+      const buf = Buffer.alloc(bytes);
+      return buf.subarray(0, fs.readSync(fd, buf, 0, bytes, position));
+    } finally {
+      fs.closeSync(fd);
+    }
   } catch (err) {
     throw new FieldbookError('FILE_UNREADABLE', { file, cause: err, detail: (err as NodeJS.ErrnoException).code });
   }
+}
+
+function safeHead(file: string, bytes: number): Buffer {
+  return safeRead(file, bytes, 0);
 }

@@ -35,6 +35,11 @@ export interface IngestOptions {
   force?: boolean;
   /** The caller's clearance: indexed documents labelled above it are neither replaced, relabelled nor removed. */
   maxSensitivity?: Sensitivity;
+  /**
+   * Password for the password-protected PDFs of this call. Sent to the parser with each request
+   * and nowhere else: not stored with the job (a resumed batch asks again), not logged, not audited.
+   */
+  password?: string;
 }
 
 export type IngestPhase = 'scan' | 'hash' | 'parse' | 'embed' | 'store' | 'done';
@@ -140,6 +145,12 @@ export function expandPaths(paths: string[], opts: { images?: boolean } = {}): E
   return { files: [...files].sort(), folders, missing, skipped };
 }
 
+/** The options a job keeps for `resume`: everything but the password. */
+function storedOptions(opts: IngestOptions): Omit<IngestOptions, 'password'> {
+  const { password: _password, ...stored } = opts;
+  return stored;
+}
+
 function embeddingText(title: string, headingPath: string[], text: string): string {
   return `${chunkContext(title, headingPath)}\n${text}`;
 }
@@ -211,6 +222,7 @@ export function createIngestService(deps: IngestDeps): IngestService {
         (p) => progress({ phase: 'parse', file, page: p.page, pages: p.pages }),
         deps.ocr?.(),
         signal,
+        opts.password,
       );
       let vectors: Float32Array[] | null = null;
       if (embedder) {
@@ -345,7 +357,7 @@ export function createIngestService(deps: IngestDeps): IngestService {
         const id = Number(
           db
             .prepare("INSERT INTO ingest_jobs(created_at, options, status) VALUES (?, ?, 'running')")
-            .run(now().toISOString(), JSON.stringify(opts)).lastInsertRowid,
+            .run(now().toISOString(), JSON.stringify(storedOptions(opts))).lastInsertRowid,
         );
         const ins = db.prepare('INSERT INTO ingest_job_files(job_id, path) VALUES (?, ?)');
         for (const f of expanded.files) ins.run(id, f);

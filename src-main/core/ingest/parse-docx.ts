@@ -8,7 +8,7 @@ import mammoth from 'mammoth';
 import type { IngestLimits } from '../config';
 import { FieldbookError } from '../errors';
 import type { Block, ParsedDocument } from './types';
-import { checkZip, ZipLimitError } from './zip-guard';
+import { checkZip, ZipEncryptedError, ZipLimitError } from './zip-guard';
 
 const ENTITY: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
 
@@ -139,9 +139,14 @@ export async function parseDocx(data: Buffer, limits: IngestLimits, fileName: st
   } catch (err) {
     if (err instanceof ZipLimitError)
       throw new FieldbookError('DOCX_TOO_LARGE_UNPACKED', { file: fileName, detail: err.message });
+    if (err instanceof ZipEncryptedError)
+      throw new FieldbookError('ARCHIVE_ENCRYPTED', { file: fileName, detail: err.message });
     throw new FieldbookError('DOCX_CORRUPT', { file: fileName, detail: (err as Error).message });
   }
   if (!names.includes('word/document.xml')) {
+    // A ZIP that is no Office package at all was renamed; one that is has lost its main part.
+    if (!names.includes('[Content_Types].xml'))
+      throw new FieldbookError('WRONG_EXTENSION', { file: fileName, detail: 'a ZIP archive, not a Word package' });
     throw new FieldbookError('DOCX_CORRUPT', { file: fileName, detail: 'word/document.xml is missing' });
   }
   let html: string;

@@ -20,6 +20,7 @@ export async function parseDocument(
   limits: IngestLimits,
   onPage?: (p: ParseProgress) => void,
   ocr?: OcrSettings,
+  password?: string,
 ): Promise<ParsedDocument> {
   const detected = detectFile(file, limits);
   let data: Buffer;
@@ -30,7 +31,14 @@ export async function parseDocument(
   }
   switch (detected.type) {
     case 'pdf':
-      return parsePdf(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), limits, file, onPage, ocr);
+      return parsePdf(
+        new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+        limits,
+        file,
+        onPage,
+        ocr,
+        password,
+      );
     case 'docx':
       return parseDocx(data, limits, file);
     case 'txt':
@@ -47,9 +55,17 @@ export async function parseAndChunk(
   chunk: ChunkSettings,
   onPage?: (p: ParseProgress) => void,
   ocr?: OcrSettings,
+  password?: string,
 ): Promise<ParseResult> {
-  const doc = await parseDocument(file, limits, onPage, ocr);
-  const chunks = chunkBlocks(doc.blocks, chunk);
+  const doc = await parseDocument(file, limits, onPage, ocr, password);
+  let chunks = chunkBlocks(doc.blocks, chunk);
+  if (chunks.length === 0 && doc.blocks.some((b) => b.kind === 'heading')) {
+    // Only headings (a title page, a one-line notice): they are the text, so index them as such.
+    chunks = chunkBlocks(
+      doc.blocks.map((b) => (b.kind === 'heading' ? { ...b, kind: 'paragraph' as const } : b)),
+      chunk,
+    );
+  }
   if (chunks.length === 0) throw new FieldbookError('DOCUMENT_EMPTY', { file });
   const language = detectLanguage(chunks.map((c) => c.text).join('\n'));
   return { doc, chunks, language };

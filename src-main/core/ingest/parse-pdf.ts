@@ -5,7 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
+import { getDocument, type PDFDocumentProxy, type PDFPageProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { IngestLimits, OcrSettings } from '../config';
 import { FieldbookError } from '../errors';
 import { ocrPdfPage } from './ocr';
@@ -35,13 +35,19 @@ function isTextItem(item: unknown): item is TextItemLike {
   return typeof item === 'object' && item !== null && 'str' in item && 'transform' in item;
 }
 
-export async function parsePdf(
-  data: Uint8Array,
-  limits: IngestLimits,
-  fileName: string,
-  onPage?: (p: { page: number; pages: number }) => void,
-  ocr?: OcrSettings,
-): Promise<ParsedDocument> {
+/**
+ * The forms of a typed password that pdf.js may need: as typed (revisions 2–4 and 6; pdf.js
+ * encodes it itself), and as a UTF-8 byte string for AES-256 revision 5, where pdf.js uses the
+ * string's low bytes. Each form in NFC and NFKC (close to SASLprep), duplicates dropped.
+ */
+export function passwordForms(password: string): string[] {
+  const utf8Bytes = (s: string): string => Buffer.from(s, 'utf8').toString('latin1');
+  const forms = [password.normalize('NFC'), password.normalize('NFKC'), password];
+  return [...new Set([...forms, ...forms.map(utf8Bytes)])];
+}
+
+/** Open the document; a password-protected one with the given password (tried in each of its forms). */
+async function openPdf(data: Uint8Array, fileName: string, password: string | undefined): Promise<PDFDocumentProxy> {
   const task = getDocument({
     data,
     isEvalSupported: false,
@@ -53,14 +59,33 @@ export async function parsePdf(
     verbosity: 0,
     stopAtErrors: false,
   });
-  let pdf;
+  const forms = password === undefined || password === '' ? [] : passwordForms(password);
+  let refused: FieldbookError | null = null;
+  task.onPassword = (update: (password: string | Error) => void) => {
+    const next = forms.shift();
+    if (next !== undefined) return update(next);
+    refused = new FieldbookError(password ? 'PDF_WRONG_PASSWORD' : 'PDF_ENCRYPTED', { file: fileName });
+    update(refused);
+  };
   try {
-    pdf = await task.promise;
+    return await task.promise;
   } catch (err) {
+    if (refused) throw refused;
     const name = (err as { name?: string }).name;
     if (name === 'PasswordException') throw new FieldbookError('PDF_ENCRYPTED', { file: fileName });
     throw new FieldbookError('PDF_CORRUPT', { file: fileName, detail: (err as Error).message });
   }
+}
+
+export async function parsePdf(
+  data: Uint8Array,
+  limits: IngestLimits,
+  fileName: string,
+  onPage?: (p: { page: number; pages: number }) => void,
+  ocr?: OcrSettings,
+  password?: string,
+): Promise<ParsedDocument> {
+  const pdf = await openPdf(data, fileName, password);
   try {
     if (pdf.numPages > limits.maxPages) {
       throw new FieldbookError('PDF_TOO_MANY_PAGES', {
@@ -73,10 +98,21 @@ export async function parsePdf(
     const ocrPages: Array<{ page: number; confidence: number }> = [];
     const ocrFailures: string[] = [];
     const emptyPages: number[] = [];
+    // A page pdf.js cannot read (broken page tree, damaged content) is reported; the others count.
+    const unreadablePages: Array<{ page: number; detail: string }> = [];
     for (let n = 1; n <= pdf.numPages; n++) {
-      const page = await pdf.getPage(n);
+      let page: PDFPageProxy;
+      let content: Awaited<ReturnType<PDFPageProxy['getTextContent']>>;
+      try {
+        page = await pdf.getPage(n);
+        content = await page.getTextContent();
+      } catch (err) {
+        unreadablePages.push({ page: n, detail: err instanceof Error ? err.message : String(err) });
+        pageSizes.push(pageSizes[pageSizes.length - 1] ?? { w: 595, h: 842 });
+        onPage?.({ page: n, pages: pdf.numPages });
+        continue;
+      }
       const viewport = page.getViewport({ scale: 1 });
-      const content = await page.getTextContent();
       const items: LayoutItem[] = [];
       for (const raw of content.items) {
         if (!isTextItem(raw) || !raw.str.trim()) continue;
@@ -105,12 +141,25 @@ export async function parsePdf(
       pages.push(pageLines);
       onPage?.({ page: n, pages: pdf.numPages });
     }
-    if (emptyPages.length === pdf.numPages) throw new FieldbookError('PDF_NO_TEXT', { file: fileName });
+    if (unreadablePages.length === pdf.numPages) {
+      const first = unreadablePages[0];
+      throw new FieldbookError('PDF_PAGES_UNREADABLE', {
+        file: fileName,
+        detail: first && `page ${first.page}: ${first.detail}`,
+      });
+    }
+    if (emptyPages.length + unreadablePages.length === pdf.numPages) {
+      // With OCR on, the pages without text were already read by OCR: asking to "run OCR" would be wrong.
+      throw new FieldbookError(ocr?.enabled ? 'PDF_OCR_NO_TEXT' : 'PDF_NO_TEXT', { file: fileName });
+    }
     const blocks = layoutBlocks(pages);
     const meta = await pdf.getMetadata().catch(() => null);
     const info = (meta?.info ?? {}) as Record<string, unknown>;
     const title = documentTitle(blocks, info.Title, fileName);
     const warnings: string[] = [];
+    if (unreadablePages.length > 0) {
+      warnings.push(`Pages that could not be read (damaged): ${unreadablePages.map((p) => p.page).join(', ')}`);
+    }
     if (emptyPages.length > 0) warnings.push(`Pages without a text layer (need OCR): ${emptyPages.join(', ')}`);
     if (ocrFailures.length > 0) warnings.push(`OCR failed on page ${ocrFailures.join(', ')}`);
     const ocrNote = ocrWarning(ocrPages);

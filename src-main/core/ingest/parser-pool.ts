@@ -40,6 +40,8 @@ export interface ParserPool {
     onProgress?: (p: ParseProgress) => void,
     ocr?: OcrSettings,
     signal?: AbortSignal,
+    /** For a password-protected PDF: sent with this one request only. */
+    password?: string,
   ): Promise<ParseResult>;
   close(): void;
 }
@@ -89,6 +91,7 @@ export function createParserPool(opts: { size?: number; spawn?: ParserSpawner; m
     onProgress?: (p: ParseProgress) => void,
     ocr?: OcrSettings,
     signal?: AbortSignal,
+    password?: string,
   ): Promise<ParseResult> =>
     new Promise((resolve, reject) => {
       const proc = processFor(slot, limits.parserMemoryMb);
@@ -140,16 +143,16 @@ export function createParserPool(opts: { size?: number; spawn?: ParserSpawner; m
           reject(new FieldbookError('INGEST_CANCELLED', { file }));
         });
       signal?.addEventListener('abort', onAbort, { once: true });
-      proc.send({ id, file, limits, chunk, ...(ocr ? { ocr } : {}) });
+      proc.send({ id, file, limits, chunk, ...(ocr ? { ocr } : {}), ...(password ? { password } : {}) });
     });
 
   return {
-    async parse(file, limits, chunk, onProgress, ocr, signal) {
+    async parse(file, limits, chunk, onProgress, ocr, signal, password) {
       if (signal?.aborted) throw new FieldbookError('INGEST_CANCELLED', { file });
       if (closed) throw new Error('parser pool is closed');
       const slot = await acquire();
       try {
-        return await run(slot, file, limits, chunk, onProgress, ocr, signal);
+        return await run(slot, file, limits, chunk, onProgress, ocr, signal, password);
       } finally {
         release(slot);
       }

@@ -12,7 +12,14 @@ const channel = parentChannel<unknown, ParseResponse>('parser-process');
 
 channel.onMessage((msg) => {
   if (!isParseRequest(msg)) return;
-  parseAndChunk(msg.file, msg.limits, msg.chunk, (progress) => channel.send({ id: msg.id, progress }), msg.ocr).then(
+  parseAndChunk(
+    msg.file,
+    msg.limits,
+    msg.chunk,
+    (progress) => channel.send({ id: msg.id, progress }),
+    msg.ocr,
+    msg.password,
+  ).then(
     (result) => channel.send({ id: msg.id, ok: true, result }),
     (err: unknown) => {
       const report = describeError(err);

@@ -9,6 +9,8 @@ export interface ParseRequest {
   limits: IngestLimits;
   chunk: ChunkSettings;
   ocr?: OcrSettings;
+  /** The password for this one file (a protected PDF); never stored or logged. */
+  password?: string;
 }
 
 export interface ParseProgress {
