@@ -15,6 +15,7 @@ import {
   reviewItems,
   stageBundle,
   verifyBundle,
+  type ApplyProgress,
   type StagedItem,
 } from '../core/sync/bundle-import';
 import { generateSigningKeys, listTrustedKeys, trustKey, untrustKey } from '../core/sync/bundle-keys';
@@ -24,6 +25,29 @@ import { bold, dim, type Output } from './format';
 import { cmdRollback } from './rollback-command';
 
 export class BundleUsageError extends Error {}
+
+/**
+ * Kill -9 trials (tests only): `FIELDBOOK_TEST_CRASH_AT=<phase>:<n>` kills this process with
+ * SIGKILL when the apply reports that progress (`read:1`, `commit:0`, `files:0` right after the
+ * commit, `files:2` after two library files), `in-commit` inside the transaction. The older
+ * `FIELDBOOK_TEST_CRASH_BEFORE_COMMIT` is `in-commit`.
+ */
+function crashPoints(env: NodeJS.ProcessEnv): {
+  kill: () => void;
+  inCommit: boolean;
+  progress: ((p: ApplyProgress) => void) | null;
+} {
+  const at = env.FIELDBOOK_TEST_CRASH_AT ?? (env.FIELDBOOK_TEST_CRASH_BEFORE_COMMIT ? 'in-commit' : '');
+  const kill = (): void => {
+    process.kill(process.pid, 'SIGKILL');
+  };
+  const [phase, n] = at.split(':');
+  return {
+    kill,
+    inCommit: at === 'in-commit',
+    progress: phase && n !== undefined ? (p) => p.phase === phase && p.done === Number(n) && kill() : null,
+  };
+}
 
 function printItems(o: Output, items: StagedItem[]): void {
   for (const i of items) {
@@ -255,15 +279,16 @@ export async function cmdBundle(fb: Fieldbook, args: string[], o: Output, json: 
     case 'apply': {
       const id = rest[0];
       if (!id) throw new BundleUsageError('bundle apply needs a bundle id');
+      const crash = crashPoints(process.env);
       const r = await applyBundle(id, {
         ...bundleContext(fb),
         embedder: await fb.embedder(),
         now: new Date(),
-        ...(process.env.FIELDBOOK_TEST_CRASH_BEFORE_COMMIT
-          ? { beforeCommit: () => process.kill(process.pid, 'SIGKILL') }
-          : {}),
+        // The audit entry is committed with the new version, or not at all.
+        record: (result) => audit('bundle.apply', id, { ...result }),
+        ...(crash.inCommit ? { beforeCommit: crash.kill } : {}),
+        ...(crash.progress ? { onProgress: crash.progress } : {}),
       });
-      audit('bundle.apply', id, { ...r });
       o.out(
         json
           ? JSON.stringify(r)

@@ -3,6 +3,7 @@
  * and every hostile or damaged archive refused with its own error and nothing written
  * outside the unpack folder.
  */
+import { sign } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import { openFieldbook, type Fieldbook } from '../../src-main/core/fieldbook';
 import { exportBundle } from '../../src-main/core/sync/bundle-export';
 import { findBundles, stageBundle } from '../../src-main/core/sync/bundle-import';
 import { generateSigningKeys, trustKey } from '../../src-main/core/sync/bundle-keys';
+import type { BundleManifest } from '../../src-main/core/sync/bundle-manifest';
 import { packBundle, tarHeader, unpackBundle, type TarEntryType } from '../../src-main/core/sync/bundle-archive';
 import { samplesDir, tempDir } from '../support/paths';
 
@@ -69,6 +71,68 @@ describe('one-file bundle archives', () => {
     const staged = await stageBundle(target.db, target.home, archive, new Date());
     expect(staged.items.map((i) => [i.kind, i.key])).toEqual([['new', 'troubleshooting-log.md']]);
     expect(staged.info).toMatchObject({ baseVersion: 0, version: 1, signer: 'master' });
+    expect(stagingLeftovers()).toEqual([]);
+  });
+
+  it('issue 14.18: an archive from an unknown signer is refused from its manifest entry, before anything is unpacked', async () => {
+    // The bundle re-signed by a key this PC does not trust, followed by an entry that claims
+    // 100 MB (only 64 KB present): unpacking first would write those bytes and then report a
+    // truncated copy; checking the manifest first refuses the signer without writing anything.
+    const stranger = generateSigningKeys();
+    const m = JSON.parse(fs.readFileSync(path.join(bundleDir, 'manifest.json'), 'utf8')) as BundleManifest;
+    m.signer = stranger.fingerprint;
+    const manifest = Buffer.from(JSON.stringify(m));
+    const signature = Buffer.from(sign(null, manifest, stranger.privateKeyPem).toString('base64'));
+    const bytes = Buffer.concat([
+      tarHeader({ name: 'manifest.json', size: manifest.length }),
+      pad(manifest),
+      tarHeader({ name: 'manifest.sig', size: signature.length }),
+      pad(signature),
+      tarHeader({ name: 'files/huge.pdf', size: 100 * 1024 * 1024 }),
+      Buffer.alloc(64 * 1024, 0x41),
+    ]);
+    const staging = path.join(target.home, 'staging');
+    fs.rmSync(staging, { recursive: true, force: true });
+    const watcher: string[] = [];
+    fs.mkdirSync(staging, { recursive: true });
+    const watch = fs.watch(staging, (_event, name) => watcher.push(String(name)));
+    try {
+      await expect(stageBundle(target.db, target.home, variant('stranger', bytes), new Date())).rejects.toMatchObject({
+        code: 'BUNDLE_UNKNOWN_SIGNER',
+      });
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      watch.close();
+    }
+    expect(watcher).toEqual([]);
+    expect(fs.readdirSync(staging)).toEqual([]);
+  });
+
+  it('issue 14.18: only the files the signed manifest lists are unpacked, at their listed size; the manifest comes first', async () => {
+    const listed = [
+      'manifest.json',
+      'manifest.sig',
+      ...fs.readdirSync(path.join(bundleDir, 'files')).map((f) => `files/${f}`),
+    ].map((name) => ({ name, data: fs.readFileSync(path.join(bundleDir, name)) }));
+    const extra = buildArchive([...listed, { name: 'files/autorun.sh', data: Buffer.from('#!/bin/sh\nrm -rf ~\n') }]);
+    await expect(stageBundle(target.db, target.home, variant('extra', extra), new Date())).rejects.toMatchObject({
+      code: 'BUNDLE_UNSAFE',
+      detail: expect.stringMatching(/not listed in the signed manifest/),
+    });
+    const [first, second, ...rest] = listed;
+    const resized = buildArchive([
+      first as (typeof listed)[number],
+      second as (typeof listed)[number],
+      ...rest.map((e) => ({ ...e, data: Buffer.concat([e.data, Buffer.from('more')]) })),
+    ]);
+    await expect(stageBundle(target.db, target.home, variant('resized', resized), new Date())).rejects.toMatchObject({
+      code: 'BUNDLE_HASH_MISMATCH',
+    });
+    const late = buildArchive([...rest, first as (typeof listed)[number], second as (typeof listed)[number]]);
+    await expect(stageBundle(target.db, target.home, variant('late', late), new Date())).rejects.toMatchObject({
+      code: 'BUNDLE_INVALID',
+      detail: expect.stringMatching(/must start with manifest.json/),
+    });
     expect(stagingLeftovers()).toEqual([]);
   });
 

@@ -125,7 +125,8 @@ describe('USB bundle safety', () => {
         { kind: 'embedding', name: '..', files: [{ file: 'models/x', target: 'x', sha256: 'a'.repeat(64), size: 1 }] },
       ];
     });
-    await expect(verifyBundle(pc.db, dots)).rejects.toMatchObject({ code: 'BUNDLE_INVALID' });
+    // A name that would leave the models folder is unsafe, like any path field of the manifest.
+    await expect(verifyBundle(pc.db, dots)).rejects.toMatchObject({ code: 'BUNDLE_UNSAFE' });
   });
 
   it('a model pack that replaces an installed model: rollback puts the old file back, still approved', async () => {

@@ -22,6 +22,8 @@ export interface ArchiveLimits {
 
 /** Top-level names a bundle may contain; anything else in an archive is refused. */
 const ALLOWED_ROOTS = new Set(['manifest.json', 'manifest.sig', 'files', 'models', 'index']);
+/** The entries that say what the rest of the bundle may hold. */
+const HEAD = new Set(['manifest.json', 'manifest.sig']);
 
 export type TarEntryType = 'file' | 'dir' | 'hardlink' | 'symlink' | 'chardev' | 'blockdev' | 'fifo';
 const TYPE_FLAGS: Record<TarEntryType, string> = {
@@ -187,14 +189,72 @@ function entryTarget(dest: string, name: string, at: number): string {
 }
 
 /**
- * Unpack an archive into a new folder inside `workDir`. Refuses (and removes what it wrote)
- * on any unsafe or damaged entry. Returns the folder.
+ * The first two entries of an archive, `manifest.json` then `manifest.sig` (the order
+ * `packBundle` writes), read without unpacking anything: the signer and signature are
+ * checked from these before a single other byte is written to disk.
  */
-export async function unpackBundle(archiveFile: string, workDir: string, limits: ArchiveLimits): Promise<string> {
+export async function readArchiveHead(
+  archiveFile: string,
+  maxBytes: number,
+): Promise<{ manifest: Buffer; signature: Buffer }> {
+  const input = await fs.promises.open(archiveFile, 'r');
+  try {
+    const fileSize = (await input.stat()).size;
+    const header = Buffer.alloc(BLOCK);
+    const out: Buffer[] = [];
+    let pos = 0;
+    for (const expected of ['manifest.json', 'manifest.sig']) {
+      if (pos + BLOCK > fileSize)
+        throw new FieldbookError('BUNDLE_TRUNCATED', { file: archiveFile, detail: `${expected} is missing` });
+      await input.read(header, 0, BLOCK, pos);
+      if (!checksumOk(header))
+        throw new FieldbookError('BUNDLE_INVALID', {
+          file: archiveFile,
+          detail: `damaged archive header at byte ${pos} (not a Fieldbook bundle, or corrupted)`,
+        });
+      const name = [readString(header, 345, 155), readString(header, 0, 100)].filter(Boolean).join('/');
+      const typeFlag = readString(header, 156, 1) || '0';
+      if (name !== expected || typeFlag !== '0')
+        throw new FieldbookError('BUNDLE_INVALID', {
+          file: archiveFile,
+          detail: `the archive must start with manifest.json and manifest.sig (found ${JSON.stringify(name)})`,
+        });
+      const size = readOctal(header, 124, 12, 'size', pos);
+      if (size > maxBytes)
+        throw new FieldbookError('BUNDLE_UNSAFE', {
+          file: archiveFile,
+          detail: `${name} larger than ${maxBytes} bytes`,
+        });
+      pos += BLOCK;
+      if (pos + size > fileSize)
+        throw new FieldbookError('BUNDLE_TRUNCATED', { file: archiveFile, detail: `${name} is cut off` });
+      const data = Buffer.alloc(size);
+      if (size > 0) await input.read(data, 0, size, pos);
+      out.push(data);
+      pos += Math.ceil(size / BLOCK) * BLOCK;
+    }
+    return { manifest: out[0] as Buffer, signature: out[1] as Buffer };
+  } finally {
+    await input.close();
+  }
+}
+
+/**
+ * Unpack an archive into a new folder inside `workDir`. Refuses (and removes what it wrote)
+ * on any unsafe or damaged entry. With `expected` (entry name → size, from a manifest whose
+ * signature was already checked), only those files (and the manifest and signature) are
+ * written, and only at the listed size. Returns the folder.
+ */
+export async function unpackBundle(
+  archiveFile: string,
+  workDir: string,
+  limits: ArchiveLimits,
+  expected?: ReadonlyMap<string, number>,
+): Promise<string> {
   const dest = path.join(workDir, `unpack-${randomUUID()}`);
   fs.mkdirSync(dest, { recursive: true });
   try {
-    await unpackInto(archiveFile, dest, limits);
+    await unpackInto(archiveFile, dest, limits, expected);
     return dest;
   } catch (err) {
     fs.rmSync(dest, { recursive: true, force: true });
@@ -214,7 +274,12 @@ async function openNewFile(target: string, name: string): Promise<fs.promises.Fi
   }
 }
 
-async function unpackInto(archiveFile: string, dest: string, limits: ArchiveLimits): Promise<void> {
+async function unpackInto(
+  archiveFile: string,
+  dest: string,
+  limits: ArchiveLimits,
+  expected: ReadonlyMap<string, number> | undefined,
+): Promise<void> {
   const input = await fs.promises.open(archiveFile, 'r');
   const truncated = (detail: string): FieldbookError =>
     new FieldbookError('BUNDLE_TRUNCATED', { file: archiveFile, detail });
@@ -260,6 +325,19 @@ async function unpackInto(archiveFile: string, dest: string, limits: ArchiveLimi
       if (total > limits.maxTotalBytes)
         throw new FieldbookError('BUNDLE_UNSAFE', { detail: 'archive unpacks to more than the size limit' });
       pos += BLOCK;
+      if (expected && typeFlag === '0' && !HEAD.has(name)) {
+        const listed = expected.get(name);
+        if (listed === undefined)
+          throw new FieldbookError('BUNDLE_UNSAFE', {
+            file: archiveFile,
+            detail: `archive entry ${JSON.stringify(name)} is not listed in the signed manifest`,
+          });
+        if (listed !== size)
+          throw new FieldbookError('BUNDLE_HASH_MISMATCH', {
+            file: archiveFile,
+            detail: `archive entry ${name}: ${size} bytes, the manifest says ${listed}`,
+          });
+      }
       if (typeFlag === '5') {
         if (size !== 0) throw new FieldbookError('BUNDLE_INVALID', { detail: `folder entry ${name} has a size` });
         try {

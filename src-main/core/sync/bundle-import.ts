@@ -1,12 +1,12 @@
 /**
- * Bundle import on the isolated PC: verify (trusted signer, signature, every path and hash)
- * before anything is copied; stage into a quarantine folder; a reviewer approves or rejects
- * each change; apply writes every approved document in ONE transaction as a new KB version,
- * after a snapshot of the previous version (see rollback.ts).
+ * Bundle import on the isolated PC: verify (trusted signer, signature, every path and hash,
+ * see bundle-verify.ts) before anything is copied; stage into a quarantine folder; a reviewer
+ * approves or rejects each change (only changes within their clearance); apply checks version,
+ * base and publisher first, keeps a snapshot, then writes every approved change in ONE
+ * transaction as a new KB version; the library and model files follow from quarantine after
+ * the commit (see bundle-files.ts).
  */
-import { createPublicKey, verify } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { ChunkSettings, IngestLimits, OcrSettings } from '../config';
 import type { Embedder } from '../embed/embedder';
@@ -18,154 +18,29 @@ import {
   deleteDocumentRows,
   getDocumentByPath,
   listDocuments,
+  SENSITIVITY_LEVELS,
+  withinClearance,
   writeDocument,
   type Sensitivity,
 } from '../store/documents';
-import type { Db } from '../store/db';
+import { durableTransaction, type Db } from '../store/db';
 import { ensureVectorSpace, getMeta, setMeta } from '../store/vectors';
 import { sha256File } from '../util/hash';
-import { ARCHIVE_EXTENSION, unpackBundle } from './bundle-archive';
+import { ARCHIVE_EXTENSION } from './bundle-archive';
+import { finishBundleFiles, modelApproval, modelRoot, stagingDir } from './bundle-files';
 import {
   IndexFile,
-  Manifest,
-  MAX_FILE_BYTES,
-  MAX_FILES,
-  MAX_TOTAL_BYTES,
   labelFingerprint,
   libraryPath,
+  libraryRoot,
+  Manifest,
   safeBundlePath,
-  sameFileKey,
   type BundleManifest,
 } from './bundle-manifest';
-import { keepReplacedFile, preserveLibraryFiles, recordReplacedModels } from './rollback';
+import { checkPublisher, checkVersionFits, openBundleSource, verifyBundleDir } from './bundle-verify';
+import { discardSnapshot, keepReplacedFile, preserveLibraryFiles, takeSnapshot } from './rollback';
 
-/** A manifest listing 20,000 documents is a few MB; anything far larger is refused before it is parsed. */
-const MAX_MANIFEST_BYTES = 32 * 1024 * 1024;
-
-const ARCHIVE_LIMITS = { maxEntries: MAX_FILES * 2 + 10, maxFileBytes: MAX_FILE_BYTES, maxTotalBytes: MAX_TOTAL_BYTES };
-
-/** A bundle folder as is, or a one-file archive unpacked (with every safety check) into `workDir`. */
-async function openBundleSource(source: string, workDir: string): Promise<{ dir: string; cleanup: () => void }> {
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(source);
-  } catch {
-    throw new FieldbookError('PATH_NOT_FOUND', { file: source });
-  }
-  if (st.isDirectory()) return { dir: source, cleanup: () => undefined };
-  if (!st.isFile())
-    throw new FieldbookError('BUNDLE_INVALID', { file: source, detail: 'neither a bundle folder nor a bundle file' });
-  fs.mkdirSync(workDir, { recursive: true });
-  const dir = await unpackBundle(source, workDir, ARCHIVE_LIMITS);
-  return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
-}
-
-/**
- * Verify a bundle folder or `.fbbundle` file: signer, signature, every path, size and hash.
- * Nothing reaches the quarantine before this passes.
- */
-export async function verifyBundle(
-  db: Db,
-  source: string,
-  workDir: string = os.tmpdir(),
-): Promise<{ manifest: BundleManifest; signerName: string }> {
-  const opened = await openBundleSource(source, workDir);
-  try {
-    return await verifyBundleDir(db, opened.dir);
-  } finally {
-    opened.cleanup();
-  }
-}
-
-async function verifyBundleDir(db: Db, dir: string): Promise<{ manifest: BundleManifest; signerName: string }> {
-  const manifestFile = path.join(dir, 'manifest.json');
-  const sigFile = path.join(dir, 'manifest.sig');
-  if (!fs.existsSync(manifestFile))
-    throw new FieldbookError('BUNDLE_INVALID', { file: dir, detail: 'manifest.json is missing' });
-  if (!fs.existsSync(sigFile))
-    throw new FieldbookError('BUNDLE_BAD_SIGNATURE', {
-      file: dir,
-      detail: 'manifest.sig is missing (unsigned bundle)',
-    });
-  for (const f of [manifestFile, sigFile]) {
-    const st = fs.lstatSync(f);
-    if (!st.isFile())
-      throw new FieldbookError('BUNDLE_UNSAFE', { file: f, detail: 'not a regular file (symlink, pipe or device)' });
-    if (st.size > MAX_MANIFEST_BYTES)
-      throw new FieldbookError('BUNDLE_UNSAFE', { file: f, detail: `larger than ${MAX_MANIFEST_BYTES} bytes` });
-  }
-  const bytes = fs.readFileSync(manifestFile);
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    throw new FieldbookError('BUNDLE_INVALID', { file: manifestFile, detail: 'not valid JSON (truncated?)' });
-  }
-  const m = Manifest.safeParse(parsed);
-  if (!m.success)
-    throw new FieldbookError('BUNDLE_INVALID', {
-      file: manifestFile,
-      detail: m.error.issues[0]?.message ?? 'invalid manifest',
-    });
-  const manifest = m.data;
-  const fileKeys = new Set<string>();
-  for (const d of manifest.documents) {
-    if (fileKeys.has(sameFileKey(d.key)))
-      throw new FieldbookError('BUNDLE_INVALID', {
-        file: manifestFile,
-        detail: `two documents would share one file: ${d.key}`,
-      });
-    fileKeys.add(sameFileKey(d.key));
-  }
-  const signer = db.prepare('SELECT name, public_pem FROM trusted_keys WHERE fingerprint = ?').get(manifest.signer) as
-    { name: string; public_pem: string } | undefined;
-  if (!signer)
-    throw new FieldbookError('BUNDLE_UNKNOWN_SIGNER', { file: dir, detail: `key ${manifest.signer.slice(0, 16)}…` });
-  const ok = verify(
-    null,
-    bytes,
-    createPublicKey(signer.public_pem),
-    Buffer.from(fs.readFileSync(sigFile, 'utf8').trim(), 'base64'),
-  );
-  if (!ok)
-    throw new FieldbookError('BUNDLE_BAD_SIGNATURE', {
-      file: dir,
-      detail: 'the manifest was changed after signing, or signed by another key',
-    });
-  let total = 0;
-  const entries = [
-    ...manifest.documents.flatMap((d) => [
-      { file: d.file, size: d.size, sha256: d.sha256 },
-      ...(d.index ? [d.index] : []),
-    ]),
-    ...manifest.models.flatMap((m) => {
-      // Where a model file will be installed must also stay inside its folder.
-      for (const f of m.files) safeBundlePath(path.join(dir, 'model-target-check'), f.target);
-      return m.files;
-    }),
-  ];
-  for (const d of entries) {
-    const full = safeBundlePath(dir, d.file);
-    let st: fs.Stats;
-    try {
-      st = fs.lstatSync(full);
-    } catch {
-      throw new FieldbookError('BUNDLE_INVALID', {
-        file: d.file,
-        detail: 'file listed in the manifest is missing (truncated copy?)',
-      });
-    }
-    if (st.isSymbolicLink() || !st.isFile())
-      throw new FieldbookError('BUNDLE_UNSAFE', { file: d.file, detail: 'not a regular file (symlink or device)' });
-    if (st.nlink > 1) throw new FieldbookError('BUNDLE_UNSAFE', { file: d.file, detail: 'hard link' });
-    if (st.size > MAX_FILE_BYTES || st.size !== d.size)
-      throw new FieldbookError('BUNDLE_HASH_MISMATCH', { file: d.file, detail: `size ${st.size} ≠ ${d.size}` });
-    total += st.size;
-    if (total > MAX_TOTAL_BYTES) throw new FieldbookError('BUNDLE_UNSAFE', { detail: 'bundle larger than the limit' });
-    if ((await sha256File(full)) !== d.sha256) throw new FieldbookError('BUNDLE_HASH_MISMATCH', { file: d.file });
-  }
-  return { manifest, signerName: signer.name };
-}
+export { verifyBundle } from './bundle-verify';
 
 export type ChangeKind = 'new' | 'changed' | 'unchanged' | 'removed' | 'model';
 
@@ -175,8 +50,11 @@ export interface StagedItem {
   title: string;
   sizeBefore: number | null;
   sizeAfter: number | null;
+  /** The clearance this change needs: the higher of the document's label before and after. */
   sensitivity: Sensitivity | null;
   decision: 'pending' | 'approved' | 'rejected';
+  /** Set when the change needs more than the caller's clearance: key and title are not shown. */
+  withheld?: true;
 }
 
 /** What the reviewer sees about a staged bundle besides its list of changes. */
@@ -213,13 +91,58 @@ function bundleInfo(manifest: BundleManifest, signerName: string): StagedBundleI
   };
 }
 
-/** Verify, then copy into quarantine (never the live knowledge base) and list the changes for review. */
-export async function stageBundle(db: Db, home: string, source: string, now: Date): Promise<StagedBundle> {
-  const opened = await openBundleSource(source, path.join(home, 'staging'));
+/** The higher of two labels (null when neither is set). */
+function higher(a: Sensitivity | null | undefined, b: Sensitivity | null | undefined): Sensitivity | null {
+  if (!a) return b ?? null;
+  if (!b) return a;
+  return SENSITIVITY_LEVELS.indexOf(a) >= SENSITIVITY_LEVELS.indexOf(b) ? a : b;
+}
+
+/**
+ * Verify, then copy into quarantine (never the live knowledge base) and list the changes for
+ * review. `clearance` hides the changes above it from the returned list (see `reviewItems`).
+ */
+export async function stageBundle(
+  db: Db,
+  home: string,
+  source: string,
+  now: Date,
+  clearance: Sensitivity = 'restricted',
+): Promise<StagedBundle> {
+  const opened = await openBundleSource(db, source, path.join(home, 'staging'));
   try {
-    return await stageBundleDir(db, home, opened.dir, now);
+    const staged = await stageBundleDir(db, home, opened.dir, now);
+    return { ...staged, items: reviewItems(db, staged.bundleId, clearance) };
   } finally {
     opened.cleanup();
+  }
+}
+
+/** Copy every file the manifest lists into a new quarantine folder; nothing is left behind on failure. */
+function copyToQuarantine(dir: string, staging: string, manifest: BundleManifest): void {
+  const partial = `${staging}.partial`;
+  fs.rmSync(partial, { recursive: true, force: true });
+  try {
+    fs.mkdirSync(partial, { recursive: true });
+    fs.copyFileSync(path.join(dir, 'manifest.json'), path.join(partial, 'manifest.json'));
+    const files = [
+      ...manifest.documents.flatMap((d) => [d.file, ...(d.index ? [d.index.file] : [])]),
+      ...manifest.models.flatMap((m) => m.files.map((f) => f.file)),
+    ];
+    for (const file of files) {
+      const target = safeBundlePath(partial, file);
+      fs.mkdirSync(path.dirname(target), { recursive: true });
+      fs.copyFileSync(safeBundlePath(dir, file), target);
+    }
+    fs.rmSync(staging, { recursive: true, force: true });
+    fs.renameSync(partial, staging);
+  } catch (err) {
+    fs.rmSync(partial, { recursive: true, force: true });
+    if (err instanceof FieldbookError) throw err;
+    throw new FieldbookError('BUNDLE_COPY_FAILED', {
+      file: staging,
+      detail: `copying into quarantine: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    });
   }
 }
 
@@ -229,24 +152,11 @@ async function stageBundleDir(db: Db, home: string, dir: string, now: Date): Pro
   const prior = db.prepare('SELECT status FROM bundle_imports WHERE bundle_id = ?').get(manifest.bundleId) as
     { status: string } | undefined;
   if (prior?.status === 'applied') {
-    await finishLibraryFiles(db, home, manifest.bundleId, manifest);
+    finishBundleFiles(db, home, manifest.bundleId, manifest);
     return { bundleId: manifest.bundleId, info, items: reviewItems(db, manifest.bundleId), alreadyApplied: true };
   }
   checkVersionFits(db, manifest);
-  const staging = path.join(home, 'staging', manifest.bundleId);
-  fs.rmSync(staging, { recursive: true, force: true });
-  fs.mkdirSync(path.join(staging, 'files'), { recursive: true });
-  fs.copyFileSync(path.join(dir, 'manifest.json'), path.join(staging, 'manifest.json'));
-  for (const d of manifest.documents) {
-    fs.copyFileSync(safeBundlePath(dir, d.file), safeBundlePath(staging, d.file));
-    if (d.index) {
-      fs.mkdirSync(path.join(staging, 'index'), { recursive: true });
-      fs.copyFileSync(safeBundlePath(dir, d.index.file), safeBundlePath(staging, d.index.file));
-    }
-  }
-  if (manifest.models.length) fs.mkdirSync(path.join(staging, 'models'), { recursive: true });
-  for (const m of manifest.models)
-    for (const f of m.files) fs.copyFileSync(safeBundlePath(dir, f.file), safeBundlePath(staging, f.file));
+  copyToQuarantine(dir, stagingDir(home, manifest.bundleId), manifest);
   const present = new Set(manifest.documents.map((d) => libraryPath(home, manifest.sourceKb, d.key)));
   db.transaction(() => {
     db.prepare('DELETE FROM bundle_items WHERE bundle_id = ?').run(manifest.bundleId);
@@ -278,7 +188,7 @@ async function stageBundleDir(db: Db, home: string, dir: string, now: Date): Pro
         d.title,
         existing?.sizeBytes ?? null,
         d.size,
-        d.sensitivity,
+        higher(d.sensitivity, existing?.sensitivity),
         kind === 'unchanged' ? 'approved' : 'pending',
       );
     }
@@ -297,7 +207,7 @@ async function stageBundleDir(db: Db, home: string, dir: string, now: Date): Pro
     }
     // A full bundle removes the documents from its source that it no longer has; an
     // incremental one removes exactly those it lists.
-    const prefix = path.join(home, 'library', manifest.sourceKb) + path.sep;
+    const prefix = path.join(libraryRoot(home), manifest.sourceKb) + path.sep;
     const removedPaths = new Set(manifest.removed.map((k) => libraryPath(home, manifest.sourceKb, k)));
     for (const doc of listDocuments(db)) {
       const gone =
@@ -326,10 +236,10 @@ export function stagedManifest(db: Db, home: string, bundleId: string): { manife
   const row = db.prepare('SELECT manifest FROM bundle_imports WHERE bundle_id = ?').get(bundleId) as
     { manifest: string } | undefined;
   if (!row) throw new FieldbookError('BUNDLE_INVALID', { detail: `no staged bundle ${bundleId}` });
-  return { manifest: Manifest.parse(JSON.parse(row.manifest)), staging: path.join(home, 'staging', bundleId) };
+  return { manifest: Manifest.parse(JSON.parse(row.manifest)), staging: stagingDir(home, bundleId) };
 }
 
-export function reviewItems(db: Db, bundleId: string): StagedItem[] {
+function allItems(db: Db, bundleId: string): StagedItem[] {
   return db
     .prepare(
       'SELECT key, kind, title, size_before AS sizeBefore, size_after AS sizeAfter, sensitivity, decision FROM bundle_items WHERE bundle_id = ? ORDER BY kind, key',
@@ -337,6 +247,27 @@ export function reviewItems(db: Db, bundleId: string): StagedItem[] {
     .all(bundleId) as StagedItem[];
 }
 
+/** Whether a change is within a clearance (the same rule as changing a document's labels: before and after). */
+const itemWithin = (item: StagedItem, clearance: Sensitivity): boolean =>
+  item.sensitivity === null || withinClearance(item.sensitivity, clearance);
+
+/**
+ * The changes of a staged bundle. Changes that need more than `clearance` are listed (so the
+ * reviewer knows someone else must decide them) without their key or title.
+ */
+export function reviewItems(db: Db, bundleId: string, clearance: Sensitivity = 'restricted'): StagedItem[] {
+  let hidden = 0;
+  return allItems(db, bundleId).map((i) =>
+    itemWithin(i, clearance)
+      ? i
+      : { ...i, key: `withheld-${++hidden}`, title: `(${i.sensitivity ?? ''})`, withheld: true as const },
+  );
+}
+
+/**
+ * Approve or reject changes. A change above the reviewer's clearance cannot be decided by
+ * them: naming one is refused (ACCESS_DENIED, nothing changed); 'all' leaves them pending.
+ */
 export function decide(
   db: Db,
   bundleId: string,
@@ -344,18 +275,27 @@ export function decide(
   decision: 'approved' | 'rejected',
   reviewer: string,
   comment: string | null,
+  clearance: Sensitivity = 'restricted',
 ): number {
   const status = db.prepare('SELECT status FROM bundle_imports WHERE bundle_id = ?').get(bundleId) as
     { status: string } | undefined;
   if (!status) throw new FieldbookError('BUNDLE_INVALID', { detail: `no staged bundle ${bundleId}` });
   if (status.status !== 'staged') throw new FieldbookError('BUNDLE_INVALID', { detail: `bundle is ${status.status}` });
+  const items = allItems(db, bundleId);
+  if (keys !== 'all') {
+    const above = items.filter((i) => keys.includes(i.key) && !itemWithin(i, clearance));
+    if (above.length)
+      throw new FieldbookError('ACCESS_DENIED', {
+        detail: `${above.length} change(s) are labelled above your clearance (${clearance})`,
+      });
+  }
   const upd = db.prepare(
     "UPDATE bundle_items SET decision = ?, reviewer = ?, comment = ? WHERE bundle_id = ? AND key = ? AND kind != 'unchanged'",
   );
   let n = 0;
   db.transaction(() => {
-    const all = keys === 'all' ? reviewItems(db, bundleId).map((i) => i.key) : keys;
-    for (const k of all) n += upd.run(decision, reviewer, comment, bundleId, k).changes;
+    const chosen = keys === 'all' ? items.filter((i) => itemWithin(i, clearance)).map((i) => i.key) : keys;
+    for (const k of chosen) n += upd.run(decision, reviewer, comment, bundleId, k).changes;
   })();
   return n;
 }
@@ -373,14 +313,24 @@ export interface BundleReadDeps {
 export interface ApplyDeps extends BundleReadDeps {
   embedder: Embedder | null;
   now: Date;
-  /** Called after parsing, before the transaction (tests use it to crash mid-apply). */
+  /** The clearance of whoever applies: a change above it is refused (ACCESS_DENIED) before anything is done. */
+  clearance?: Sensitivity;
+  /**
+   * Written inside the apply transaction, after every change (the audit entry of the apply,
+   * so it is committed together with the new version or not at all).
+   */
+  record?: (result: ApplyResult) => void;
+  /** Called inside the transaction after every change, before the commit (tests crash here). */
   beforeCommit?: () => void;
   onProgress?: (p: ApplyProgress) => void;
 }
 
-/** Apply progress: documents read (parsed or taken from the carried index), then the commit. */
+/**
+ * Apply progress: documents read (parsed or taken from the carried index), the commit, then
+ * the library and model files written from quarantine.
+ */
 export interface ApplyProgress {
-  phase: 'read' | 'commit' | 'done';
+  phase: 'read' | 'commit' | 'files' | 'done';
   done: number;
   total: number;
   title?: string;
@@ -441,43 +391,32 @@ async function readIndexFile(
   return { result, vectors };
 }
 
-/** Refuse a bundle older than what this PC has, or an incremental one made for another base version. */
-function checkVersionFits(db: Db, manifest: BundleManifest): void {
-  const last = Number(getMeta(db, `kb.applied.${manifest.sourceKb}`) ?? '0');
-  if (manifest.version <= last)
-    throw new FieldbookError('BUNDLE_OLD_VERSION', {
-      detail: `bundle version ${manifest.version}, this PC already has version ${last}`,
-    });
-  if (manifest.baseVersion > 0 && manifest.baseVersion !== last)
-    throw new FieldbookError('BUNDLE_BASE_MISMATCH', {
-      detail: `this bundle updates version ${manifest.baseVersion} to ${manifest.version}; this PC has version ${last} of that knowledge base`,
+/** Refuse an apply that would change a document above the clearance (its label in the bundle or on this PC now). */
+function checkClearance(
+  db: Db,
+  home: string,
+  manifest: BundleManifest,
+  items: StagedItem[],
+  clearance: Sensitivity,
+): void {
+  const above = items.filter((i) => {
+    if (i.decision !== 'approved' || i.kind === 'unchanged' || i.kind === 'model') return false;
+    const live = getDocumentByPath(db, libraryPath(home, manifest.sourceKb, i.key));
+    return !itemWithin({ ...i, sensitivity: higher(i.sensitivity, live?.sensitivity) }, clearance);
+  });
+  if (above.length)
+    throw new FieldbookError('ACCESS_DENIED', {
+      detail: `${above.length} approved change(s) are labelled above your clearance (${clearance})`,
     });
 }
 
 /**
- * Write the library files of an applied bundle's documents from quarantine, then remove the
- * quarantine. Runs after the commit, and again on a retry when a crash or a failed copy cut it
- * short (the quarantine stays until every file is in place).
+ * Apply the approved changes of a staged bundle. Order: every check (review done, version,
+ * base, publisher, clearance) before anything is written; documents read; the previous
+ * version kept (snapshot, library and replaced model files by hash); ONE transaction; then
+ * the files from quarantine. A failure before the commit leaves the knowledge base, the
+ * library and the installed models as they were, and removes the snapshot it took.
  */
-async function finishLibraryFiles(db: Db, home: string, bundleId: string, manifest: BundleManifest): Promise<void> {
-  const staging = path.join(home, 'staging', bundleId);
-  if (!fs.existsSync(staging)) return;
-  for (const d of manifest.documents) {
-    const target = libraryPath(home, manifest.sourceKb, d.key);
-    const doc = getDocumentByPath(db, target);
-    if (!doc || doc.sha256 !== d.sha256) continue; // rejected, or replaced since
-    if (fs.existsSync(target) && (await sha256File(target)) === d.sha256) continue;
-    const staged = safeBundlePath(staging, d.file);
-    if ((await sha256File(staged)) !== d.sha256)
-      throw new FieldbookError('BUNDLE_HASH_MISMATCH', { file: staged, detail: 'changed in quarantine' });
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.copyFileSync(staged, `${target}.incoming`);
-    fs.renameSync(`${target}.incoming`, target);
-  }
-  fs.rmSync(staging, { recursive: true, force: true });
-}
-
-/** Apply the approved changes of a staged bundle in one transaction; snapshot first for rollback. */
 export async function applyBundle(bundleId: string, deps: ApplyDeps): Promise<ApplyResult> {
   const { db, home } = deps;
   const row = db.prepare('SELECT manifest, status FROM bundle_imports WHERE bundle_id = ?').get(bundleId) as
@@ -485,8 +424,8 @@ export async function applyBundle(bundleId: string, deps: ApplyDeps): Promise<Ap
   if (!row) throw new FieldbookError('BUNDLE_INVALID', { detail: `no staged bundle ${bundleId}` });
   const manifest = Manifest.parse(JSON.parse(row.manifest));
   if (row.status === 'applied') {
-    // A crash (or a failed copy) after the commit left the library files unwritten: finish them now.
-    await finishLibraryFiles(db, home, bundleId, manifest);
+    // A crash (or a failed copy) after the commit left files unwritten: finish them now.
+    finishBundleFiles(db, home, bundleId, manifest);
     return {
       version: Number(getMeta(db, 'kb.version') ?? '0'),
       applied: 0,
@@ -497,16 +436,19 @@ export async function applyBundle(bundleId: string, deps: ApplyDeps): Promise<Ap
     };
   }
   if (row.status !== 'staged') throw new FieldbookError('BUNDLE_INVALID', { detail: `bundle is ${row.status}` });
-  const items = reviewItems(db, bundleId);
+  const items = allItems(db, bundleId);
   if (items.some((i) => i.decision === 'pending'))
     throw new FieldbookError('BUNDLE_INVALID', { detail: 'some changes are not reviewed yet' });
-  const staging = path.join(home, 'staging', bundleId);
-  // Re-check the staged copies: quarantine is a folder on disk, too.
-  const approved = manifest.documents.filter(
-    (d) =>
-      items.find((i) => i.key === d.key)?.decision === 'approved' &&
-      items.find((i) => i.key === d.key)?.kind !== 'unchanged',
-  );
+  checkVersionFits(db, manifest);
+  checkPublisher(db, manifest);
+  checkClearance(db, home, manifest, items, deps.clearance ?? 'restricted');
+  const staging = stagingDir(home, bundleId);
+  const decisionOf = (key: string, kind?: ChangeKind): StagedItem | undefined =>
+    items.find((i) => i.key === key && (kind === undefined || i.kind === kind));
+  const approved = manifest.documents.filter((d) => {
+    const item = decisionOf(d.key);
+    return item?.decision === 'approved' && item.kind !== 'unchanged';
+  });
   const parsed: Array<{
     d: BundleManifest['documents'][number];
     target: string;
@@ -519,10 +461,11 @@ export async function applyBundle(bundleId: string, deps: ApplyDeps): Promise<Ap
   // Vectors made elsewhere are used only when they come from exactly this PC's embedding model.
   const sameModel =
     embedder !== null && manifest.embedding?.modelId === embedder.id && manifest.embedding.dim === embedder.dim;
-  const report = (phase: ApplyProgress['phase'], done: number, title?: string): void =>
-    deps.onProgress?.({ phase, done, total: approved.length, ...(title ? { title } : {}) });
+  const report = (phase: ApplyProgress['phase'], done: number, total: number, title?: string): void =>
+    deps.onProgress?.({ phase, done, total, ...(title ? { title } : {}) });
   for (const d of approved) {
-    report('read', parsed.length, d.title);
+    report('read', parsed.length, approved.length, d.title);
+    // Re-check the staged copies: quarantine is a folder on disk, too.
     const staged = safeBundlePath(staging, d.file);
     if ((await sha256File(staged)) !== d.sha256)
       throw new FieldbookError('BUNDLE_HASH_MISMATCH', { file: staged, detail: 'changed in quarantine' });
@@ -548,47 +491,41 @@ export async function applyBundle(bundleId: string, deps: ApplyDeps): Promise<Ap
     parsed.push({ d, target, result, vectors });
   }
   const removals = items.filter((i) => i.kind === 'removed' && i.decision === 'approved');
-  // Model packs: copy into the data folder's models directory, checked again after copying.
   const models = manifest.models.filter(
-    (m) => items.find((i) => i.kind === 'model' && i.key === `model:${m.kind}/${m.name}`)?.decision === 'approved',
+    (m) => decisionOf(`model:${m.kind}/${m.name}`, 'model')?.decision === 'approved',
   );
+  // Model files are installed after the commit; their approvals are written in it. The installed
+  // files they will replace are kept by hash now, so a rollback can put them back.
   const approvals: Array<{ kind: 'embedding' | 'llm'; name: string; file: string; sha256: string }> = [];
-  // Installed model files a pack replaces are kept by hash, so a rollback can put them back.
   const replaced: Array<{ file: string; sha256: string }> = [];
   for (const m of models) {
-    const root = m.kind === 'llm' ? path.join(home, 'models', 'llm') : path.join(home, 'models', 'embedding', m.name);
     for (const f of m.files) {
-      const dest = safeBundlePath(root, f.target);
-      fs.mkdirSync(path.dirname(dest), { recursive: true });
+      const dest = safeBundlePath(modelRoot(home, m), f.target);
       const old = await keepReplacedFile(home, dest);
       if (old && old.sha256 !== f.sha256) replaced.push(old);
-      fs.copyFileSync(safeBundlePath(staging, f.file), dest);
-      if ((await sha256File(dest)) !== f.sha256) throw new FieldbookError('BUNDLE_HASH_MISMATCH', { file: dest });
-      const isWeights = m.kind === 'llm' || /^onnx\/model[^/]*\.onnx$/.test(f.target);
-      if (isWeights)
-        approvals.push({
-          kind: m.kind,
-          name: m.kind === 'llm' ? path.basename(f.target) : m.name,
-          file: path.basename(f.target),
-          sha256: f.sha256,
-        });
+      const approval = modelApproval(m, f.target);
+      if (approval) approvals.push({ ...approval, sha256: f.sha256 });
     }
   }
-  // Snapshot of the version being replaced, for rollback.
   const before = Number(getMeta(db, 'kb.version') ?? '0');
-  fs.mkdirSync(path.join(home, 'snapshots'), { recursive: true });
-  // Keep the library files this apply may overwrite, so a rollback can put them back.
-  await preserveLibraryFiles(db, home);
-  await db.backup(path.join(home, 'snapshots', `v${before}.db`));
-  recordReplacedModels(home, before, replaced);
-  report('commit', parsed.length);
-  deps.beforeCommit?.();
   const version = before + 1;
-  db.pragma('synchronous = FULL');
+  const result: ApplyResult = {
+    version,
+    applied: parsed.length,
+    removed: removals.length,
+    models: models.length,
+    vectorsReused,
+    vectorsEmbedded,
+  };
   try {
-    db.transaction(() => {
-      // Checked again at commit: another bundle may have been applied since this one was staged.
+    // The version being replaced, for rollback: database, library files and replaced model files.
+    await preserveLibraryFiles(db, home);
+    await takeSnapshot(db, home, before, replaced);
+    report('commit', parsed.length, approved.length);
+    durableTransaction(db, () => {
+      // Checked again at commit: another bundle may have been applied since the checks above.
       checkVersionFits(db, manifest);
+      checkPublisher(db, manifest);
       for (const p of parsed) {
         writeDocument(
           db,
@@ -625,20 +562,18 @@ export async function applyBundle(bundleId: string, deps: ApplyDeps): Promise<Ap
       );
       setMeta(db, 'kb.version', String(version));
       setMeta(db, `kb.applied.${manifest.sourceKb}`, String(manifest.version));
-    })();
-  } finally {
-    db.pragma('synchronous = NORMAL');
+      deps.record?.(result);
+      deps.beforeCommit?.();
+    });
+  } catch (err) {
+    discardSnapshot(home, before);
+    throw err;
   }
-  await finishLibraryFiles(db, home, bundleId, manifest);
-  report('done', parsed.length);
-  return {
-    version,
-    applied: parsed.length,
-    removed: removals.length,
-    models: models.length,
-    vectorsReused,
-    vectorsEmbedded,
-  };
+  const files = manifest.documents.length + models.reduce((n, m) => n + m.files.length, 0);
+  report('files', 0, files);
+  finishBundleFiles(db, home, bundleId, manifest, (done) => report('files', done, files));
+  report('done', parsed.length, approved.length);
+  return result;
 }
 
 /** Bundles on removable media: folders with manifest.json + manifest.sig, and `.fbbundle` files, three levels deep. */

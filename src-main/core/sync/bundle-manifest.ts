@@ -17,9 +17,59 @@ export const MAX_FILES = 20_000;
 export const MAX_FILE_BYTES = 500 * 1024 * 1024;
 export const MAX_TOTAL_BYTES = 8 * 1024 * 1024 * 1024;
 
+/**
+ * Manifest fields that become paths on this PC are checked by the schema; a value that breaks
+ * these rules is refused as unsafe (BUNDLE_UNSAFE), not merely invalid. See `isUnsafeIssue`.
+ */
+const UNSAFE = { unsafe: true } as const;
+const pathRule = (check: (v: string) => boolean, message: string) =>
+  z.string().min(1).max(1024).refine(check, { message, params: UNSAFE });
+
+/** Whether a schema issue is one of the path rules above. */
+export function isUnsafeIssue(issue: z.core.$ZodIssue): boolean {
+  return issue.code === 'custom' && (issue.params as { unsafe?: boolean } | undefined)?.unsafe === true;
+}
+
+/**
+ * A name that becomes one folder or file name on this PC (model packs): no separators or
+ * reserved characters, no leading dot (so never `.` or `..`).
+ */
+const isSafeName = (n: string): boolean => n.length <= 200 && /^[^\\/:*?"<>|\0]+$/.test(n) && !n.startsWith('.');
+const SafeName = pathRule(isSafeName, 'a name may not contain / \\ : * ? " < > | or NUL, nor start with a dot');
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+/**
+ * A knowledge-base id (it names the library folder): the random UUID the publisher's
+ * workstation created (so a safe name too), normalised to lower case so that one knowledge
+ * base has exactly one folder.
+ */
+const KbId = z
+  .string()
+  .max(100)
+  .trim()
+  .toLowerCase()
+  .refine((v) => UUID.test(v), { message: 'sourceKb must be a knowledge-base id (UUID)', params: UNSAFE });
+
+/** Where a bundle file lives inside the bundle: one plain name directly in one of the bundle's folders. */
+const entryPath = (folder: 'files' | 'index' | 'models') =>
+  pathRule((p) => {
+    const m = /^(files|index|models)\/([^/\\\0]+)$/.exec(p);
+    return m?.[1] === folder && isSafeName(m[2] as string);
+  }, `must be a file directly inside ${folder}/`);
+
+/** A document key: its file name in the library may not be `.` or `..` (it must stay a file inside the KB folder). */
+const DocKey = z
+  .string()
+  .min(1)
+  .max(512)
+  .refine((k) => !['.', '..', ''].includes(keyFileName(k).trim()), {
+    message: 'a document key may not be "." or ".."',
+    params: UNSAFE,
+  });
+
 const DocEntry = z.object({
-  key: z.string().min(1).max(512),
-  file: z.string().min(1).max(1024),
+  key: DocKey,
+  file: entryPath('files'),
   title: z.string().max(1000),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   size: z.number().int().nonnegative(),
@@ -29,7 +79,7 @@ const DocEntry = z.object({
   /** Chunks (and vectors) of the document, so the target can skip parsing and embedding. */
   index: z
     .object({
-      file: z.string().min(1).max(1024),
+      file: entryPath('index'),
       sha256: z.string().regex(/^[0-9a-f]{64}$/),
       size: z.number().int().nonnegative(),
     })
@@ -37,16 +87,11 @@ const DocEntry = z.object({
 });
 const ModelEntry = z.object({
   kind: z.enum(['embedding', 'llm']),
-  name: z
-    .string()
-    .min(1)
-    .max(200)
-    .regex(/^[^\\/:*?"<>|\0]+$/)
-    .refine((n) => !n.startsWith('.'), 'a model name may not start with a dot'),
+  name: SafeName,
   files: z
     .array(
       z.object({
-        file: z.string().min(1).max(1024),
+        file: entryPath('models'),
         target: z.string().min(1).max(512),
         sha256: z.string().regex(/^[0-9a-f]{64}$/),
         size: z.number().int().nonnegative(),
@@ -60,7 +105,7 @@ export type ModelPackEntry = z.infer<typeof ModelEntry>;
 export const Manifest = z.object({
   format: z.literal('fieldbook-bundle/1'),
   bundleId: z.string().uuid(),
-  sourceKb: z.string().min(1).max(100),
+  sourceKb: KbId,
   version: z.number().int().positive(),
   /** 0 for a full bundle; otherwise the version this incremental bundle updates. */
   baseVersion: z.number().int().nonnegative().default(0),
@@ -68,7 +113,7 @@ export const Manifest = z.object({
   signer: z.string().regex(/^[0-9a-f]{64}$/),
   documents: z.array(DocEntry).max(MAX_FILES),
   /** Keys of documents an incremental bundle removes (a full bundle removes what it lacks). */
-  removed: z.array(z.string().min(1).max(512)).max(MAX_FILES).default([]),
+  removed: z.array(DocKey).max(MAX_FILES).default([]),
   models: z.array(ModelEntry).max(20).default([]),
   /** The embedding model whose vectors the index files carry (its id includes a hash of its weights). */
   embedding: z.object({ modelId: z.string().min(1).max(300), dim: z.number().int().positive().max(16_384) }).optional(),
@@ -164,7 +209,25 @@ export function sameFileKey(key: string): string {
   return keyFileName(key).toLowerCase();
 }
 
-/** Where an applied bundle document lives on this PC. */
+/** The folder holding every document that came from bundles. */
+export function libraryRoot(home: string): string {
+  return path.resolve(home, 'library');
+}
+
+/**
+ * Where an applied bundle document lives on this PC: `<home>/library/<sourceKb>/<file>`.
+ * Checked after resolution: anything that would not be a file directly inside its
+ * knowledge base's folder in the library is refused.
+ */
 export function libraryPath(home: string, sourceKb: string, key: string): string {
-  return path.join(home, 'library', sourceKb, keyFileName(key));
+  const root = libraryRoot(home);
+  const kb = KbId.safeParse(sourceKb);
+  const name = keyFileName(key);
+  const target = path.resolve(root, kb.success ? kb.data : '', name);
+  const rel = path.relative(root, target);
+  if (!kb.success || path.isAbsolute(rel) || rel.split(path.sep).length !== 2 || rel.split(path.sep).includes('..'))
+    throw new FieldbookError('BUNDLE_UNSAFE', {
+      detail: `library path outside its knowledge-base folder: ${JSON.stringify(sourceKb)} / ${JSON.stringify(key)}`,
+    });
+  return target;
 }

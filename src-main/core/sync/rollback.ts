@@ -182,14 +182,31 @@ async function keepByHash(home: string, file: string, expected?: string): Promis
   return sha256;
 }
 
-export function recordReplacedModels(
+function recordReplacedModels(home: string, version: number, replaced: Array<{ file: string; sha256: string }>): void {
+  fs.mkdirSync(snapshotsDir(home), { recursive: true });
+  if (replaced.length === 0) fs.rmSync(replacedModelsFile(home, version), { force: true });
+  else fs.writeFileSync(replacedModelsFile(home, version), JSON.stringify(replaced));
+}
+
+/**
+ * Before an apply makes version `version`+1: keep the database as it is (`v<version>.db`) and
+ * the list of installed model files the apply replaces (kept by hash with `keepReplacedFile`).
+ */
+export async function takeSnapshot(
+  db: Db,
   home: string,
   version: number,
-  replaced: Array<{ file: string; sha256: string }>,
-): void {
-  if (replaced.length === 0) return;
+  replacedModels: Array<{ file: string; sha256: string }>,
+): Promise<void> {
   fs.mkdirSync(snapshotsDir(home), { recursive: true });
-  fs.writeFileSync(replacedModelsFile(home, version), JSON.stringify(replaced));
+  await db.backup(snapshotFile(home, version));
+  recordReplacedModels(home, version, replacedModels);
+}
+
+/** An apply that failed before its commit: its snapshot describes nothing and is removed. */
+export function discardSnapshot(home: string, version: number): void {
+  for (const suffix of ['', '-wal', '-shm']) fs.rmSync(`${snapshotFile(home, version)}${suffix}`, { force: true });
+  fs.rmSync(replacedModelsFile(home, version), { force: true });
 }
 
 /** After a rollback to `to`: put back the model files replaced by the applies it undid (newest first). */
