@@ -32,6 +32,7 @@ import { cmdEval, EvalUsageError } from './eval-command';
 import { cliActor, cliEntry } from './actor';
 import { RollbackUsageError } from './rollback-command';
 import { bold, dim, formatError, formatHit, printAnswerDetails, type Output } from './format';
+import { PasswordEntryCancelled, readPassword } from './read-password';
 
 export const EXIT = { ok: 0, partial: 1, usage: 2, fatal: 3 } as const;
 
@@ -47,6 +48,8 @@ Usage: fieldbook <command> [options]   (from a checkout: npm run fieldbook -- <c
       --safety             mark the documents as safety rules
       --remove-missing     drop documents whose files are gone from the folders
       --resume             continue the last batch that was cut short
+      --password           ask for the password of protected PDFs (hidden prompt, or first line of stdin);
+                           used for this run only, never stored or logged
   search "<query>"       search the knowledge base
       -k N                 number of results (default 8)
       --mode M             hybrid | keyword | vector (default hybrid)
@@ -128,7 +131,18 @@ function printIngestReport(o: Output, report: IngestReport): void {
   );
 }
 
+/** The --password value: typed at a hidden prompt or piped on stdin, never a command-line argument. */
+async function askPassword(): Promise<string> {
+  const password = await readPassword('Password for the protected PDFs (not shown): ');
+  if (!password) throw new UsageError('--password: no password was entered');
+  return password;
+}
+
 async function cmdIngest(fb: Fieldbook, args: string[], o: Output, json: boolean): Promise<number> {
+  if (args.some((a) => a.startsWith('--password=')))
+    throw new UsageError(
+      '--password takes no value: the password is asked for (or read from stdin), never typed into the command',
+    );
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
@@ -138,8 +152,10 @@ async function cmdIngest(fb: Fieldbook, args: string[], o: Output, json: boolean
       safety: { type: 'boolean' },
       'remove-missing': { type: 'boolean' },
       resume: { type: 'boolean' },
+      password: { type: 'boolean' },
     },
   });
+  if (values.password && values.resume) throw new UsageError('--password goes with new files, not with --resume');
   const onProgress = progressPrinter(o, json);
   let report: IngestReport | null;
   if (values.resume) {
@@ -163,6 +179,7 @@ async function cmdIngest(fb: Fieldbook, args: string[], o: Output, json: boolean
     if (sensitivity) opts.sensitivity = sensitivity;
     if (values.safety) opts.isSafety = true;
     if (values['remove-missing']) opts.removeMissing = true;
+    if (values.password) opts.password = await askPassword();
     // Ctrl+C stops after the current file; the rest stays pending for --resume.
     const controller = new AbortController();
     const onSigint = (): void => controller.abort();
@@ -697,6 +714,7 @@ function reportFailure(err: unknown, o: Output, json: boolean): number {
     err instanceof DatasetUsageError ||
     err instanceof BundleUsageError ||
     err instanceof RollbackUsageError ||
+    err instanceof PasswordEntryCancelled ||
     (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
   ) {
     o.err(`${(err as Error).message}\n\nRun "fieldbook help" for usage.`);

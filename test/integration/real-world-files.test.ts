@@ -4,6 +4,7 @@
  * packages with only a heading, in zip64 form, as an encrypted ZIP and with an undefined entity —
  * ingested through the real parser processes, each with its asserted outcome.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +16,7 @@ import type { FileReport, IngestReport } from '../../src-main/core/ingest/ingest
 import { closeOcr } from '../../src-main/core/ingest/ocr';
 import { parseDocument } from '../../src-main/core/ingest/parse-file';
 import { writePdf } from '../support/bad-inputs';
-import { tempDir } from '../support/paths';
+import { repoRoot, tempDir } from '../support/paths';
 import {
   AES128_R4_FIXTURE,
   HEADING_TEXT,
@@ -89,6 +90,25 @@ describe('real-world file shapes', () => {
     for (const name of fs.readdirSync(home).filter((n) => n.startsWith('fieldbook.db'))) {
       expect(fs.readFileSync(path.join(home, name)).includes(needle)).toBe(false);
     }
+  });
+
+  it('issue 16.5: `fieldbook ingest --password` reads the password from stdin and leaves no trace of it (output, database, audit)', () => {
+    const home = path.join(tmp.dir, 'cli-password-home');
+    const pdf = path.join(tmp.dir, 'cli-r6.pdf');
+    fs.copyFileSync(files.aes256Pdf, pdf);
+    const run = spawnSync(process.execPath, [path.join(repoRoot, 'bin', 'fieldbook.js'), 'ingest', pdf, '--password'], {
+      input: `${UTF8_PASSWORD}\n`,
+      env: { ...process.env, FIELDBOOK_HOME: home },
+      timeout: 120_000,
+    });
+    const printed = `${run.stdout.toString('utf8')}${run.stderr.toString('utf8')}`;
+    expect(run.status).toBe(0);
+    expect(printed).toContain(`+ ${pdf} (1 chunks, 1 pages)`);
+    const needle = Buffer.from(UTF8_PASSWORD, 'utf8');
+    expect(Buffer.from(printed).includes(needle)).toBe(false);
+    const written = fs.readdirSync(home, { recursive: true, withFileTypes: true }).filter((d) => d.isFile());
+    expect(written.some((d) => d.name === 'fieldbook.db')).toBe(true);
+    for (const d of written) expect(fs.readFileSync(path.join(d.parentPath, d.name)).includes(needle)).toBe(false);
   });
 
   it('issue 16.6: a circular page tree keeps the readable page 1 and reports page 2', async () => {
