@@ -1,6 +1,8 @@
 /** zh-TW and English UI text, switchable at run time. */
 import { createContext, useContext } from 'react';
-import type { DocType } from '../../src-preload/contract';
+import type { DocType, Outputs } from '../../src-preload/contract';
+
+type AuditFinding = NonNullable<Outputs['auditVerify']['finding']>;
 
 const en = {
   appName: 'Fieldbook',
@@ -105,6 +107,17 @@ const en = {
   auditVerify: 'Check integrity',
   auditIntact: 'Audit log intact, hash chain verified',
   auditTampered: 'Audit log was tampered with',
+  auditAnchored: 'head matches its anchor',
+  auditFindings: {
+    'entry-missing': 'an entry was deleted from the middle of the log',
+    'link-broken': 'an entry no longer links to the one before it',
+    'entry-changed': 'an entry was changed',
+    truncated: 'entries were removed from the end of the log (it is shorter than its anchor)',
+    rewritten: 'the log was rewritten and its hashes recomputed (its head differs from the anchor)',
+    'anchor-missing': 'the anchor file is missing: entries may have been removed',
+    'anchor-altered': 'the anchor file was altered (its signature does not match)',
+    'key-missing': 'the anchor key is missing or damaged',
+  } satisfies Record<AuditFinding, string>,
   auditTime: 'Time',
   auditWho: 'Who',
   auditAction: 'Action',
@@ -332,6 +345,17 @@ const zh: Messages = {
   auditVerify: '檢查完整性',
   auditIntact: '稽核紀錄完整，雜湊鏈驗證通過',
   auditTampered: '稽核紀錄遭竄改',
+  auditAnchored: '最新紀錄與錨點相符',
+  auditFindings: {
+    'entry-missing': '紀錄中間有一筆被刪除',
+    'link-broken': '有一筆紀錄與前一筆的連結斷裂',
+    'entry-changed': '有一筆紀錄的內容被修改',
+    truncated: '紀錄尾端有幾筆被刪除（筆數少於錨點所記）',
+    rewritten: '紀錄被改寫並重新計算雜湊（最新一筆與錨點不符）',
+    'anchor-missing': '錨點檔不見了：可能有紀錄被刪除',
+    'anchor-altered': '錨點檔被修改（簽章不符）',
+    'key-missing': '錨點金鑰不見或已損壞',
+  },
   auditTime: '時間',
   auditWho: '人員',
   auditAction: '動作',

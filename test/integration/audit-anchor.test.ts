@@ -148,7 +148,7 @@ describe('audit anchor (issue 14.8)', () => {
   it('issue 14.8: truncating the log is detected (API and CLI), and later appends do not hide it', async () => {
     const home = await homeWithEntries(5);
     tamper(home, (raw) => raw.prepare('DELETE FROM audit_log WHERE id > 3').run());
-    expect(verifyIn(home)).toMatchObject({ ok: false, entries: 3, firstBadId: 4 });
+    expect(verifyIn(home)).toMatchObject({ ok: false, entries: 3, firstBadId: 4, finding: 'truncated' });
     expect(verifyIn(home).reason).toMatch(/truncated: it has 3 entries but 5 were anchored/);
     const fb = open(home);
     appendAudit(fb.db, entry(6), new Date());
@@ -183,7 +183,7 @@ describe('audit anchor (issue 14.8)', () => {
       }
     });
     const v = verifyIn(home);
-    expect(v).toMatchObject({ ok: false, entries: 4, firstBadId: 4 });
+    expect(v).toMatchObject({ ok: false, entries: 4, firstBadId: 4, finding: 'rewritten' });
     expect(v.reason).toMatch(/rewritten: entry 4's hash differs from the anchored head/);
   });
 
@@ -199,11 +199,14 @@ describe('audit anchor (issue 14.8)', () => {
     const anchor = JSON.parse(fs.readFileSync(file, 'utf8')) as { entries: number; head: string };
     fs.writeFileSync(file, JSON.stringify({ ...anchor, entries: 2, head: head2 }));
     expect(verifyIn(forged)).toMatchObject({ ok: false });
-    expect(verifyIn(forged).reason).toMatch(/MAC does not match/);
+    expect(verifyIn(forged)).toMatchObject({
+      finding: 'anchor-altered',
+      reason: expect.stringMatching(/MAC does not match/),
+    });
 
     const deleted = await homeWithEntries(2);
     fs.rmSync(path.join(deleted, AUDIT_ANCHOR_FILE));
-    expect(verifyIn(deleted)).toMatchObject({ ok: false });
+    expect(verifyIn(deleted)).toMatchObject({ ok: false, finding: 'anchor-missing' });
     expect(verifyIn(deleted).reason).toMatch(/anchor file audit-anchor\.json is missing/);
 
     // A database from before anchors: no anchor file, no key, no marker.

@@ -199,11 +199,23 @@ export function reanchorAudit(db: Db, actor: string, now: Date): AuditVerificati
   return verifyAudit(db);
 }
 
+/** What `verifyAudit` found, as a code the UI words in its language (`reason` says it in English, with figures). */
+export type AuditFinding =
+  | 'entry-missing'
+  | 'link-broken'
+  | 'entry-changed'
+  | 'truncated'
+  | 'rewritten'
+  | 'anchor-missing'
+  | 'anchor-altered'
+  | 'key-missing';
+
 export interface AuditVerification {
   ok: boolean;
   entries: number;
   /** First entry whose hash or link does not match (edited, inserted or deleted before it), or the first one missing. */
   firstBadId: number | null;
+  finding: AuditFinding | null;
   reason: string | null;
   /** Hash of the last entry (all zeros when empty): compare with an exported head. */
   head: string;
@@ -211,27 +223,30 @@ export interface AuditVerification {
   anchor: Pick<AuditAnchor, 'entries' | 'head' | 'at'> | null;
 }
 
+type ChainCheck = Omit<AuditVerification, 'anchor'>;
+
 /** Walk the hash chain; the first broken link or changed entry is a finding. */
-function verifyChain(db: Db): Omit<AuditVerification, 'anchor'> {
+function verifyChain(db: Db): ChainCheck {
   let prev = GENESIS;
   let n = 0;
   let lastId = 0;
   for (const r of db.prepare('SELECT * FROM audit_log ORDER BY id').iterate() as Iterable<AuditRow>) {
     n++;
-    const bad = (reason: string): Omit<AuditVerification, 'anchor'> => ({
+    const bad = (finding: AuditFinding, reason: string): ChainCheck => ({
       ok: false,
       entries: n,
       firstBadId: r.id,
+      finding,
       reason,
       head: prev,
     });
-    if (r.id !== lastId + 1) return bad(`entry ${lastId + 1} is missing`);
-    if (r.prev_hash !== prev) return bad('link to the previous entry is broken');
-    if (entryHash(prev, r) !== r.hash) return bad('entry content was changed');
+    if (r.id !== lastId + 1) return bad('entry-missing', `entry ${lastId + 1} is missing`);
+    if (r.prev_hash !== prev) return bad('link-broken', 'link to the previous entry is broken');
+    if (entryHash(prev, r) !== r.hash) return bad('entry-changed', 'entry content was changed');
     prev = r.hash;
     lastId = r.id;
   }
-  return { ok: true, entries: n, firstBadId: null, reason: null, head: prev };
+  return { ok: true, entries: n, firstBadId: null, finding: null, reason: null, head: prev };
 }
 
 /** Check the chain, then the chain's head against the anchor (truncation, re-chaining, a forged or missing anchor). */
@@ -240,48 +255,49 @@ export function verifyAudit(db: Db): AuditVerification {
   const home = anchorHome(db);
   if (!home) return { ...chain, anchor: null };
   const read = readAnchor(home);
-  const anchored = getMeta(db, ANCHORED_META_KEY);
-  if (read.state === 'none')
+  const anchor =
+    read.state === 'ok' ? { entries: read.anchor.entries, head: read.anchor.head, at: read.anchor.at } : null;
+  const found = (finding: AuditFinding, reason: string, firstBadId = chain.firstBadId): AuditVerification => ({
+    ...chain,
+    ok: false,
+    anchor,
+    finding,
+    reason,
+    firstBadId,
+  });
+  if (read.state === 'none') {
+    const anchored = getMeta(db, ANCHORED_META_KEY);
     return anchored === null
-      ? { ...chain, anchor: null }
-      : {
-          ...chain,
-          ok: false,
-          anchor: null,
-          reason: `the anchor file ${AUDIT_ANCHOR_FILE} is missing (the log has been anchored since ${anchored}): entries may have been removed`,
-        };
+      ? { ...chain, anchor }
+      : found(
+          'anchor-missing',
+          `the anchor file ${AUDIT_ANCHOR_FILE} is missing (the log has been anchored since ${anchored}): entries may have been removed`,
+        );
+  }
   if (read.state === 'unreadable')
-    return { ...chain, ok: false, anchor: null, reason: `${read.reason} (${AUDIT_ANCHOR_FILE}): it was altered` };
+    return found('anchor-altered', `${read.reason} (${AUDIT_ANCHOR_FILE}): it was altered`);
   const a = read.anchor;
-  const anchor = { entries: a.entries, head: a.head, at: a.at };
   const authentic = anchorAuthentic(home, a);
-  if (authentic === null)
-    return { ...chain, ok: false, anchor, reason: `the anchor key ${AUDIT_KEY_FILE} is missing or damaged` };
+  if (authentic === null) return found('key-missing', `the anchor key ${AUDIT_KEY_FILE} is missing or damaged`);
   if (!authentic)
-    return {
-      ...chain,
-      ok: false,
-      anchor,
-      reason: `the anchor file's MAC does not match: the anchor (${a.entries} entries) was altered`,
-    };
+    return found(
+      'anchor-altered',
+      `the anchor file's MAC does not match: the anchor (${a.entries} entries) was altered`,
+    );
   if (!chain.ok) return { ...chain, anchor };
   if (chain.entries < a.entries)
-    return {
-      ...chain,
-      ok: false,
-      anchor,
-      firstBadId: chain.entries + 1,
-      reason: `the log was truncated: it has ${chain.entries} entries but ${a.entries} were anchored on ${a.at} (entries ${chain.entries + 1}–${a.entries} are gone)`,
-    };
+    return found(
+      'truncated',
+      `the log was truncated: it has ${chain.entries} entries but ${a.entries} were anchored on ${a.at} (entries ${chain.entries + 1}–${a.entries} are gone)`,
+      chain.entries + 1,
+    );
   const at = db.prepare('SELECT hash FROM audit_log WHERE id = ?').get(a.entries) as { hash: string } | undefined;
   if ((at?.hash ?? GENESIS) !== a.head)
-    return {
-      ...chain,
-      ok: false,
-      anchor,
-      firstBadId: a.entries,
-      reason: `the log was rewritten: entry ${a.entries}'s hash differs from the anchored head (${a.head.slice(0, 12)}…, ${a.at}), so the chain up to it was recomputed`,
-    };
+    return found(
+      'rewritten',
+      `the log was rewritten: entry ${a.entries}'s hash differs from the anchored head (${a.head.slice(0, 12)}…, ${a.at}), so the chain up to it was recomputed`,
+      a.entries,
+    );
   return { ...chain, anchor };
 }
 

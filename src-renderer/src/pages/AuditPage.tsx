@@ -3,9 +3,11 @@ import { useCallback, useEffect, useState } from 'react';
 import type { Outputs } from '../../../src-preload/contract';
 import { api, errorText } from '../api';
 import { useT } from '../i18n';
+import { useCan } from '../session';
 
 export function AuditPage() {
   const t = useT();
+  const canExport = useCan('admin');
   const [entries, setEntries] = useState<Outputs['auditList']>([]);
   const [action, setAction] = useState('');
   const [check, setCheck] = useState<Outputs['auditVerify'] | null>(null);
@@ -67,18 +69,25 @@ export function AuditPage() {
         >
           {t.auditVerify}
         </button>
-        <button className="big-button" onClick={() => void download('csv')}>
-          CSV
-        </button>
-        <button className="big-button" onClick={() => void download('jsonl')}>
-          JSONL
-        </button>
+        {/* Exporting the log is for administrators (reviewers read and check it). */}
+        {canExport && (
+          <>
+            <button className="big-button" onClick={() => void download('csv')}>
+              CSV
+            </button>
+            <button className="big-button" onClick={() => void download('jsonl')}>
+              JSONL
+            </button>
+          </>
+        )}
       </div>
       {check && (
-        <div className={`banner ${check.ok ? 'ok' : 'error'}`}>
+        <div className={`banner ${check.ok ? 'ok' : 'error'}`} title={check.reason ?? check.head}>
           {check.ok
-            ? `${t.auditIntact} (${check.entries})`
-            : `${t.auditTampered}: #${check.firstBadId} — ${check.reason}`}
+            ? `${t.auditIntact} (${check.entries})${check.anchor ? ` · ${t.auditAnchored}` : ''}`
+            : `${t.auditTampered}: ${check.finding ? t.auditFindings[check.finding] : check.reason}${
+                check.firstBadId !== null ? ` (#${check.firstBadId})` : ''
+              }`}
         </div>
       )}
       {error && <div className="banner error">{error}</div>}
