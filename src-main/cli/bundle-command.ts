@@ -27,10 +27,11 @@ import { cmdRollback } from './rollback-command';
 export class BundleUsageError extends Error {}
 
 /**
- * Kill -9 trials (tests only): `FIELDBOOK_TEST_CRASH_AT=<phase>:<n>` kills this process with
- * SIGKILL when the apply reports that progress (`read:1`, `commit:0`, `files:0` right after the
- * commit, `files:2` after two library files), `in-commit` inside the transaction. The older
- * `FIELDBOOK_TEST_CRASH_BEFORE_COMMIT` is `in-commit`.
+ * Kill -9 trials (tests only): `FIELDBOOK_TEST_CRASH_AT=<phase>[:<n>]` kills this process with
+ * SIGKILL when the apply reports that progress (`read:1` while reading documents, `commit`
+ * before the transaction, `files:0` right after the commit, `files:2` after two files were
+ * written), `in-commit` inside the transaction. The older `FIELDBOOK_TEST_CRASH_BEFORE_COMMIT`
+ * is `in-commit`.
  */
 function crashPoints(env: NodeJS.ProcessEnv): {
   kill: () => void;
@@ -45,7 +46,10 @@ function crashPoints(env: NodeJS.ProcessEnv): {
   return {
     kill,
     inCommit: at === 'in-commit',
-    progress: phase && n !== undefined ? (p) => p.phase === phase && p.done === Number(n) && kill() : null,
+    progress:
+      phase && at !== 'in-commit'
+        ? (p) => p.phase === phase && (n === undefined || p.done === Number(n)) && kill()
+        : null,
   };
 }
 

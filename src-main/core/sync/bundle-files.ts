@@ -94,7 +94,8 @@ export function finishBundleFiles(
     if (!doc || doc.sha256 !== d.sha256) continue; // rejected, or replaced since
     if (isInPlace(target, d.sha256)) continue;
     putInPlace(safeBundlePath(staging, d.file), target, d.sha256);
-    onFile?.(++written);
+    written++;
+    onFile?.(written);
   }
   const approvedSha = db.prepare('SELECT sha256 FROM approved_models WHERE kind = ? AND name = ? AND file = ?').pluck();
   for (const pack of approvedPacks(db, bundleId, manifest)) {
@@ -108,7 +109,8 @@ export function finishBundleFiles(
       const dest = safeBundlePath(modelRoot(home, pack), f.target);
       if (isInPlace(dest, f.sha256)) continue;
       putInPlace(safeBundlePath(staging, f.file), dest, f.sha256);
-      onFile?.(++written);
+      written++;
+      onFile?.(written);
     }
   }
   fs.rmSync(staging, { recursive: true, force: true });
