@@ -49,6 +49,8 @@ export const schemas = {
       tags: tags.optional(),
       sensitivity: sensitivity.optional(),
       isSafety: z.boolean().optional(),
+      /** For password-protected PDFs: used for this call only, never stored, logged or audited. */
+      password: z.string().min(1).max(1024).optional(),
     })
     .strict(),
   cancelIngest: z.object({}).strict(),

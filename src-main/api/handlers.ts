@@ -19,7 +19,7 @@ import {
   type Outputs,
   type SessionInfo,
 } from '../../src-preload/contract';
-import { hasPassphrase, setPassphrase, type AccessSession } from '../core/access/roles';
+import { atLeast, hasPassphrase, setPassphrase, type AccessSession } from '../core/access/roles';
 import {
   appendAudit,
   audited,
@@ -69,6 +69,7 @@ import {
   withinClearance,
   type Sensitivity,
 } from '../core/store/documents';
+import { readFileNoFollow } from '../core/util/safe-file';
 
 export type Handlers = { [M in MethodName]: (input: Input<M>, session: AccessSession) => Promise<Outputs[M]> };
 
@@ -230,14 +231,19 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
     },
     async listDocuments(_input, s) {
       const locale = fb.settings().locale;
-      const rows = fb.db
-        .prepare('SELECT source_path, code, detail, failed_at FROM ingest_failures ORDER BY failed_at DESC')
-        .all() as Array<{
-        source_path: string;
-        code: string;
-        detail: string | null;
-        failed_at: string;
-      }>;
+      // Failed files are for the people who import (reviewers, admins): their paths and details can
+      // name documents a reader may not see. A failure of an indexed document above the session's
+      // clearance (a failed re-index) stays hidden from them too.
+      const rows = atLeast(s.role(), 'reviewer')
+        ? (
+            fb.db
+              .prepare('SELECT source_path, code, detail, failed_at FROM ingest_failures ORDER BY failed_at DESC')
+              .all() as Array<{ source_path: string; code: string; detail: string | null; failed_at: string }>
+          ).filter((r) => {
+            const doc = getDocumentByPath(fb.db, r.source_path);
+            return !doc || allowed(s, doc.sensitivity);
+          })
+        : [];
       const failures = rows.map((r) => {
         const code = isErrorCode(r.code) ? r.code : 'PARSE_FAILED';
         const report = describeError(new FieldbookError(code, r.detail ? { detail: r.detail } : {}), locale);
@@ -437,18 +443,9 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
     },
     async getDocumentFile(input, s) {
       const doc = visibleDocument(s, input.docId);
-      let stat: fs.Stats;
-      try {
-        stat = fs.statSync(doc.sourcePath);
-      } catch {
-        throw new FieldbookError('PATH_NOT_FOUND', {
-          file: doc.sourcePath,
-          detail: 'the original file was moved or deleted',
-        });
-      }
-      if (stat.size > MAX_FILE_BYTES) throw new FieldbookError('FILE_TOO_LARGE', { file: doc.sourcePath });
-      // Only the file of an indexed document the session may see is ever read (by id, never by a path).
-      const data = fs.readFileSync(doc.sourcePath);
+      // Only the file of an indexed document the session may see is ever read (by id, never by a path),
+      // without following links, and only while its content is the content that was indexed.
+      const data = await readFileNoFollow(doc.sourcePath, { maxBytes: MAX_FILE_BYTES, sha256: doc.sha256 });
       if (doc.type === 'image') {
         const page = await viewerImage(data, doc.sourcePath, input.page ?? 1);
         return {

@@ -509,7 +509,8 @@ async function cmdServe(fb: Fieldbook, args: string[], o: Output): Promise<numbe
     ...(values.host ? { host: values.host } : {}),
     requireApiKeys: values['api-keys'] === true,
   });
-  o.out(`Fieldbook is running at ${bridge.url} (data: ${fb.home}). Press Ctrl+C to stop.`);
+  // Without API keys the address carries this launch's UI secret: only who has it is the UI session.
+  o.out(`Fieldbook is running at ${bridge.uiUrl} (data: ${fb.home}). Press Ctrl+C to stop.`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

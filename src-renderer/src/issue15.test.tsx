@@ -67,6 +67,7 @@ function record(
     model: null,
     language: 'zh-TW',
     citations: [citation(1, 40 + id, `手冊 ${id}`)],
+    context: null,
     safety: {
       topics: safetyRules ? ['electrical'] : [],
       rulesFound: safetyRules,

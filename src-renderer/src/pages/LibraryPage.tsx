@@ -2,12 +2,16 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { BrowseResult, FieldbookEvent, Outputs } from '../../../src-preload/contract';
 import { api, errorText } from '../api';
+import { PasswordRetry } from '../components/PasswordRetry';
 import { ProgressBar } from '../components/ProgressBar';
 import { useT } from '../i18n';
 import { useCan } from '../session';
 
 type Doc = Outputs['listDocuments']['documents'][number];
 type Progress = Extract<FieldbookEvent, { type: 'ingest-progress' }>['progress'];
+
+/** Failures a password can fix: the file offers "Enter password". */
+const PASSWORD_CODES = new Set(['PDF_ENCRYPTED', 'PDF_WRONG_PASSWORD']);
 
 function Browser({ onAdd, onClose }: { onAdd: (paths: string[]) => void; onClose: () => void }) {
   const t = useT();
@@ -382,6 +386,7 @@ export function LibraryPage({ onChanged }: { onChanged: () => void }) {
                 <strong>{f.sourcePath}</strong>
                 <div>{f.message}</div>
                 <div className="muted">→ {f.hint}</div>
+                {PASSWORD_CODES.has(f.code) && <PasswordRetry file={f.sourcePath} onAdded={load} />}
               </li>
             ))}
           </ul>

@@ -29,7 +29,8 @@ function TrustedKeys() {
   const t = useT();
   // Trusting and removing publishers is for administrators; reviewers see the list.
   const isAdmin = useCan('admin');
-  const [keys, setKeys] = useState<Outputs['bundleKeys']>([]);
+  // Null until loaded: a list that failed to load is not shown as "no publisher is trusted".
+  const [keys, setKeys] = useState<Outputs['bundleKeys'] | null>(null);
   const [file, setFile] = useState('');
   const [name, setName] = useState('');
   const [error, setError] = useState<string | null>(null);
@@ -49,9 +50,9 @@ function TrustedKeys() {
   return (
     <section className="card">
       <h2>{t.usbKeys}</h2>
-      {keys.length === 0 && <p className="muted">{t.usbKeysNone}</p>}
+      {keys?.length === 0 && <p className="muted">{t.usbKeysNone}</p>}
       <ul className="model-list">
-        {keys.map((k) => (
+        {keys?.map((k) => (
           <li key={k.fingerprint}>
             <span>
               <strong>{k.name}</strong>
