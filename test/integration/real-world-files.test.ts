@@ -8,7 +8,9 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApi } from '../../src-main/api/handlers';
 import { runCli } from '../../src-main/cli/commands';
+import { createAccessSession } from '../../src-main/core/access/roles';
 import { DEFAULT_SETTINGS } from '../../src-main/core/config';
 import { describeError, FieldbookError, type ErrorReport } from '../../src-main/core/errors';
 import { openFieldbook, type Fieldbook } from '../../src-main/core/fieldbook';
@@ -78,6 +80,18 @@ describe('real-world file shapes', () => {
     expect(describeError(new FieldbookError('PDF_WRONG_PASSWORD'), 'zh-TW').message).toBe('此 PDF 的密碼不正確');
     const nfd = await fb.ingest.ingest([again], { password: UTF8_PASSWORD.normalize('NFD') });
     expect(fileReport(nfd, again)?.outcome).toBe('added');
+  });
+
+  it('issue 16.5: the API takes the password with one ingest call (the Library\'s "Enter password"), audited without it', async () => {
+    const api = createApi(fb, { transport: 'http' });
+    const admin = createAccessSession({ db: fb.db, actor: 'admin', idleMs: 60_000, now: () => new Date() });
+    const pdf = path.join(files.dir, 'library-r5.pdf');
+    fs.copyFileSync(files.utf8PasswordPdf, pdf);
+    const env = await api.invoke('ingest', { paths: [pdf], password: UTF8_PASSWORD }, admin);
+    expect(env.ok && (env.result as IngestReport).files[0]).toMatchObject({ file: pdf, outcome: 'added' });
+    const audit = fb.db.prepare("SELECT * FROM audit_log WHERE action = 'ingest'").all();
+    expect(JSON.stringify(audit)).toContain('library-r5.pdf');
+    expect(JSON.stringify(audit)).not.toContain(UTF8_PASSWORD);
   });
 
   it('issue 16.5: the password is not stored anywhere in the knowledge base (job options, failures, database files)', () => {
