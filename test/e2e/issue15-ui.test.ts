@@ -16,6 +16,7 @@ import { buildRenderer, CHROMIUM, hasChromium, launchBrowser } from '../support/
 import { repoRoot, samplesDir, tempDir } from '../support/paths';
 
 const artifacts = path.join(repoRoot, 'test', 'artifacts');
+if (!hasChromium) console.warn(`issue 15 e2e skipped: no Chromium at ${CHROMIUM}`);
 const IDLE_MS = 10 * 60 * 1000;
 
 /** WCAG contrast ratio of two CSS rgb() colours. */
