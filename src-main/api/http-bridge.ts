@@ -6,14 +6,20 @@
  *   GET  /*              the built renderer (out/renderer)
  * It binds to 127.0.0.1 and refuses requests whose Host or Origin is not this server
  * (DNS-rebinding and cross-site protection).
+ *
+ * Loopback alone is not the UI: without API keys, every /api call must carry the per-launch
+ * UI secret (header X-Fieldbook-Session; the event stream, which EventSource opens without
+ * headers, takes it as ?session=). The secret reaches the browser only in the fragment of
+ * `uiUrl` (fragments are never sent to a server); the renderer keeps it for the tab.
  */
-import fs from 'node:fs';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 import { createAccessSession, roleForApiKey, type AccessSession } from '../core/access/roles';
 import { describeError, FieldbookError } from '../core/errors';
 import type { Db } from '../core/store/db';
 import type { Api } from './handlers';
+import { rendererFile } from './renderer-files';
 
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'self'",
@@ -29,25 +35,17 @@ export const CONTENT_SECURITY_POLICY = [
   "form-action 'none'",
 ].join('; ');
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.woff2': 'font/woff2',
-  '.bcmap': 'application/octet-stream',
-  '.pfb': 'application/octet-stream',
-  '.ttf': 'font/ttf',
-  '.wasm': 'application/wasm',
-};
-
 const MAX_BODY = 2 * 1024 * 1024;
 
+/** The header carrying the per-launch UI secret, and the fragment/query parameter that carry it. */
+export const UI_SESSION_HEADER = 'X-Fieldbook-Session';
+export const UI_SESSION_PARAM = 'session';
+
 export interface HttpBridge {
+  /** The server's origin, e.g. http://127.0.0.1:5179 */
   url: string;
+  /** The address to open in a browser: `url` with the UI secret in its fragment (`url/` with API keys). */
+  uiUrl: string;
   close(): Promise<void>;
 }
 
@@ -60,6 +58,8 @@ export interface HttpBridgeOptions {
   session: AccessSession;
   /** Require an X-Api-Key on every request (mandatory on any non-loopback address). */
   requireApiKeys?: boolean;
+  /** The UI secret (tests); by default 32 random bytes per start. */
+  uiSecret?: string;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -73,6 +73,14 @@ function safeDecode(s: string): string | null {
   }
 }
 
+/** Constant-time comparison of a presented secret with the expected one. */
+function sameSecret(presented: string | undefined | null, expected: string): boolean {
+  if (typeof presented !== 'string') return false;
+  const a = Buffer.from(presented);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
 export async function startHttpBridge(api: Api, opts: HttpBridgeOptions): Promise<HttpBridge> {
   const host = opts.host ?? '127.0.0.1';
   if (!LOOPBACK.has(host) && opts.requireApiKeys !== true) {
@@ -80,9 +88,22 @@ export async function startHttpBridge(api: Api, opts: HttpBridgeOptions): Promis
   }
   const requireKeys = opts.requireApiKeys === true;
   const keySessions = new Map<string, AccessSession>();
-  /** The caller's session: the local UI session, or the fixed role of a valid API key (null = refused). */
-  const sessionOf = (req: http.IncomingMessage): AccessSession | null => {
-    if (!requireKeys) return opts.session;
+  const uiSecret = opts.uiSecret ?? randomBytes(32).toString('base64url');
+  /**
+   * The caller's session: the local UI session for a caller holding the UI secret, or the fixed
+   * role of a valid API key (null = refused).
+   */
+  const sessionOf = (req: http.IncomingMessage, url: URL): AccessSession | null => {
+    if (!requireKeys) {
+      const header = req.headers[UI_SESSION_HEADER.toLowerCase()];
+      const presented =
+        typeof header === 'string'
+          ? header
+          : url.pathname === '/api/events'
+            ? url.searchParams.get(UI_SESSION_PARAM)
+            : null;
+      return sameSecret(presented, uiSecret) ? opts.session : null;
+    }
     const key = req.headers['x-api-key'];
     if (typeof key !== 'string' || !key) return null;
     const found = roleForApiKey(opts.db, key);
@@ -143,9 +164,21 @@ export async function startHttpBridge(api: Api, opts: HttpBridgeOptions): Promis
       return;
     }
     const url = new URL(req.url ?? '/', `http://${hostHeader}`);
-    const session = url.pathname.startsWith('/api/') ? sessionOf(req) : opts.session;
+    if (!url.pathname.startsWith('/api/')) {
+      // The renderer's own files: the same for everyone, never data.
+      if (req.method !== 'GET') send(res, 405, 'Method not allowed', 'text/plain');
+      else
+        void rendererFile(staticDir, url.pathname)
+          .then((f) => send(res, f.status, f.body, f.type))
+          .catch(() => res.end());
+      return;
+    }
+    const session = sessionOf(req, url);
     if (!session) {
-      const error = describeError(new FieldbookError('ACCESS_DENIED', { detail: 'missing or unknown X-Api-Key' }));
+      const detail = requireKeys
+        ? 'missing or unknown X-Api-Key'
+        : `missing or wrong ${UI_SESSION_HEADER}: open the address "fieldbook serve" printed`;
+      const error = describeError(new FieldbookError('ACCESS_DENIED', { detail }));
       send(res, 401, JSON.stringify({ ok: false, error }));
       return;
     }
@@ -160,66 +193,40 @@ export async function startHttpBridge(api: Api, opts: HttpBridgeOptions): Promis
       req.on('close', () => sseClients.delete(res));
       return;
     }
-    if (url.pathname.startsWith('/api/')) {
-      if (req.method !== 'POST' || !(req.headers['content-type'] ?? '').startsWith('application/json')) {
+    if (req.method !== 'POST' || !(req.headers['content-type'] ?? '').startsWith('application/json')) {
+      send(
+        res,
+        405,
+        JSON.stringify({
+          ok: false,
+          error: { code: 'INVALID_INPUT', message: 'POST application/json only', hint: '' },
+        }),
+      );
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) req.destroy();
+      else chunks.push(c);
+    });
+    req.on('end', () => {
+      let input: unknown;
+      try {
+        input = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
+      } catch {
         send(
           res,
-          405,
-          JSON.stringify({
-            ok: false,
-            error: { code: 'INVALID_INPUT', message: 'POST application/json only', hint: '' },
-          }),
+          400,
+          JSON.stringify({ ok: false, error: { code: 'INVALID_INPUT', message: 'Body is not JSON', hint: '' } }),
         );
         return;
       }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      req.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > MAX_BODY) req.destroy();
-        else chunks.push(c);
-      });
-      req.on('end', () => {
-        let input: unknown;
-        try {
-          input = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {};
-        } catch {
-          send(
-            res,
-            400,
-            JSON.stringify({ ok: false, error: { code: 'INVALID_INPUT', message: 'Body is not JSON', hint: '' } }),
-          );
-          return;
-        }
-        void api
-          .invoke(safeDecode(url.pathname.slice(5)) ?? '', input, session)
-          .then((envelope) => send(res, 200, JSON.stringify(envelope)));
-      });
-      return;
-    }
-    if (req.method !== 'GET') {
-      send(res, 405, 'Method not allowed', 'text/plain');
-      return;
-    }
-    // Static files, contained in staticDir (no traversal).
-    const decoded = safeDecode(url.pathname);
-    if (decoded === null) {
-      send(res, 400, 'Bad request', 'text/plain');
-      return;
-    }
-    const rel = decoded.replace(/^\/+/, '') || 'index.html';
-    const file = path.resolve(staticDir, rel);
-    const inside = path.relative(staticDir, file);
-    if (inside.startsWith('..') || path.isAbsolute(inside)) {
-      send(res, 404, 'Not found', 'text/plain');
-      return;
-    }
-    const target = fs.existsSync(file) && fs.statSync(file).isFile() ? file : path.join(staticDir, 'index.html');
-    if (!fs.existsSync(target)) {
-      send(res, 404, 'The renderer is not built. Run: npm run build:renderer', 'text/plain');
-      return;
-    }
-    send(res, 200, fs.readFileSync(target), TYPES[path.extname(target)] ?? 'application/octet-stream');
+      void api
+        .invoke(safeDecode(url.pathname.slice(5)) ?? '', input, session)
+        .then((envelope) => send(res, 200, JSON.stringify(envelope)));
+    });
   };
   // A malformed request is answered, never allowed to end the process.
   const server = http.createServer((req, res) => {
@@ -237,8 +244,10 @@ export async function startHttpBridge(api: Api, opts: HttpBridgeOptions): Promis
   });
   const address = server.address();
   if (address && typeof address === 'object') port = address.port;
+  const origin = `http://127.0.0.1:${port}`;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: origin,
+    uiUrl: requireKeys ? `${origin}/` : `${origin}/#${UI_SESSION_PARAM}=${uiSecret}`,
     close: () =>
       new Promise<void>((resolve) => {
         for (const res of sseClients.keys()) res.end();

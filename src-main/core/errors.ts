@@ -23,6 +23,12 @@ const ERROR_TABLE = {
     hintEn: 'Close the file in other programs or ask IT for read permission.',
     hintZh: '請關閉開啟此檔案的其他程式，或請 IT 開放讀取權限。',
   },
+  FILE_CHANGED: {
+    en: 'The file on disk is not the one that was indexed (changed, replaced or a link)',
+    zh: '磁碟上的檔案已不是建立索引時的檔案（已變更、被取代或為連結）',
+    hintEn: 'Ask a reviewer to re-index the document from its original file.',
+    hintZh: '請審核人員以原始檔案重新建立此文件的索引。',
+  },
   FILE_EMPTY: {
     en: 'The file is empty (0 bytes)',
     zh: '檔案是空的（0 位元組）',

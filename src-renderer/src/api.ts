@@ -18,14 +18,33 @@ export class ApiError extends Error {
   }
 }
 
-function httpBridge(origin: string): IpcBridge {
+/** Must match UI_SESSION_HEADER / UI_SESSION_PARAM of src-main/api/http-bridge.ts. */
+const SESSION_HEADER = 'X-Fieldbook-Session';
+const SESSION_PARAM = 'session';
+const SESSION_KEY = 'fieldbook.session';
+
+/**
+ * The per-launch UI secret of the HTTP bridge: it arrives in the address's fragment
+ * (`#session=…`, never sent to a server), is kept for this tab only and removed from the
+ * address bar so it does not end up in bookmarks or screenshots.
+ */
+export function takeUiSecret(location: Location, storage: Storage, history: History): string {
+  const fromUrl = new URLSearchParams(location.hash.replace(/^#/, '')).get(SESSION_PARAM);
+  if (fromUrl) {
+    storage.setItem(SESSION_KEY, fromUrl);
+    history.replaceState(history.state, '', `${location.pathname}${location.search}`);
+  }
+  return storage.getItem(SESSION_KEY) ?? '';
+}
+
+function httpBridge(origin: string, secret: string): IpcBridge {
   const listeners = new Set<(e: FieldbookEvent) => void>();
   let source: EventSource | null = null;
   return {
     async invoke(method, input) {
       const res = await fetch(`${origin}/api/${encodeURIComponent(method)}`, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
+        headers: { 'Content-Type': 'application/json', [SESSION_HEADER]: secret },
         body: JSON.stringify(input ?? {}),
       });
       return (await res.json()) as Envelope<unknown>;
@@ -33,7 +52,8 @@ function httpBridge(origin: string): IpcBridge {
     onEvent(listener) {
       listeners.add(listener);
       if (!source) {
-        source = new EventSource(`${origin}/api/events`);
+        // EventSource cannot send headers: the stream takes the secret as a query parameter.
+        source = new EventSource(`${origin}/api/events?${SESSION_PARAM}=${encodeURIComponent(secret)}`);
         source.onmessage = (m: MessageEvent<string>) => {
           const event = JSON.parse(m.data) as FieldbookEvent;
           for (const l of listeners) l(event);
@@ -59,7 +79,10 @@ export function createApi(bridge: IpcBridge): FieldbookApi {
   });
 }
 
-export const api: FieldbookApi = createApi(window.fieldbookIpc ?? httpBridge(window.location.origin));
+export const api: FieldbookApi = createApi(
+  window.fieldbookIpc ??
+    httpBridge(window.location.origin, takeUiSecret(window.location, window.sessionStorage, window.history)),
+);
 
 /**
  * An error in the user's words: the file's name, the typed error's message and hint (zh-TW or

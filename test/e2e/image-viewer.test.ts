@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildRenderer, hasChromium, launchBrowser } from '../support/browser';
+import { buildRenderer, hasChromium, launchBrowser, openUi } from '../support/browser';
 import { createApi } from '../../src-main/api/handlers';
 import { startHttpBridge, type HttpBridge } from '../../src-main/api/http-bridge';
 import { createAccessSession, DEFAULT_IDLE_MS } from '../../src-main/core/access/roles';
@@ -56,8 +56,7 @@ describe.skipIf(!hasChromium)('image citations in Chromium over the HTTP bridge'
     const session = createAccessSession({ db: fb.db, actor: 'e2e', idleMs: DEFAULT_IDLE_MS, now: () => new Date() });
     bridge = await startHttpBridge(createApi(fb, { transport: 'http' }), { staticDir, db: fb.db, session });
     ({ browser, page } = await launchBrowser());
-    await page.goto(bridge.url);
-    await page.locator('.statusbar').waitFor({ timeout: 15_000 });
+    await openUi(page, bridge);
   }, 240_000);
 
   afterAll(async () => {

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildRenderer, CHROMIUM, hasChromium, launchBrowser } from '../support/browser';
+import { buildRenderer, CHROMIUM, hasChromium, launchBrowser, openUi } from '../support/browser';
 import { createApi } from '../../src-main/api/handlers';
 import { createAccessSession, DEFAULT_IDLE_MS } from '../../src-main/core/access/roles';
 import { exportBundle } from '../../src-main/core/sync/bundle-export';
@@ -57,7 +57,10 @@ describe.skipIf(!hasChromium || !hasCorpus)('desktop UI in Chromium over the HTT
   });
 
   it('shows the empty states and the active modes on first run', async () => {
-    await page.goto(bridge.url);
+    await openUi(page, bridge);
+    // The secret is kept for the tab and taken out of the address bar; a reload still works.
+    expect(page.url()).not.toContain('session=');
+    await page.reload();
     await page.locator('.statusbar').waitFor({ timeout: 15_000 });
     expect(await page.locator('.statusbar').textContent()).toContain('關鍵字搜尋');
     expect(await page.locator('.empty').textContent()).toContain('文件庫是空的');

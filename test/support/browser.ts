@@ -49,3 +49,12 @@ export async function launchBrowser(): Promise<{ browser: Browser; page: Page }>
   });
   return { browser, page };
 }
+
+/**
+ * Open the UI the way `npm run serve` prints it: the address carries this launch's UI secret
+ * in its fragment (without it every API call is refused). Waits until the status bar shows.
+ */
+export async function openUi(page: Page, bridge: { uiUrl: string }): Promise<void> {
+  await page.goto(bridge.uiUrl);
+  await page.locator('.statusbar').waitFor({ timeout: 15_000 });
+}
