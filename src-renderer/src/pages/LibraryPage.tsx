@@ -4,6 +4,7 @@ import type { BrowseResult, FieldbookEvent, Outputs } from '../../../src-preload
 import { api, errorText } from '../api';
 import { PasswordRetry } from '../components/PasswordRetry';
 import { ProgressBar } from '../components/ProgressBar';
+import { Modal } from '../components/Modal';
 import { useT } from '../i18n';
 import { useCan } from '../session';
 
@@ -33,7 +34,7 @@ function Browser({ onAdd, onClose }: { onAdd: (paths: string[]) => void; onClose
       return n;
     });
   return (
-    <div className="viewer" role="dialog" aria-modal="true" aria-label={t.browseTitle}>
+    <Modal label={t.browseTitle} onClose={onClose}>
       <div className="viewer-head">
         <h2>{t.browseTitle}</h2>
         <button className="big-button" onClick={onClose}>
@@ -102,7 +103,7 @@ function Browser({ onAdd, onClose }: { onAdd: (paths: string[]) => void; onClose
           </button>
         </>
       )}
-    </div>
+    </Modal>
   );
 }
 
