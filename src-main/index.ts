@@ -1,17 +1,19 @@
 /**
- * Electron main process — a thin shell over the core: one hardened window, single-instance
- * lock, parser/LLM in utility processes, IPC wired to the same API the HTTP bridge serves.
+ * Electron main process — a thin shell over the core: one hardened window showing the renderer
+ * from app://fieldbook/ (never file://), single-instance lock, parser/LLM in utility processes,
+ * IPC wired to the same API the HTTP bridge serves. Packaged builds have no DevTools and no menu.
  */
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { app, BrowserWindow, dialog, ipcMain, session, utilityProcess } from 'electron';
+import { fileURLToPath } from 'node:url';
+import { app, BrowserWindow, dialog, ipcMain, Menu, protocol, session, utilityProcess } from 'electron';
 import { createApi } from './api/handlers';
 import { createAccessSession, DEFAULT_IDLE_MS } from './core/access/roles';
 import { defaultHome } from './core/config';
 import { openFieldbook, type Fieldbook } from './core/fieldbook';
 import { SCANNED_EXTENSIONS } from './core/ingest/detect';
 import { ARCHIVE_EXTENSION } from './core/sync/bundle-archive';
+import { APP_SCHEME_PRIVILEGES, APP_URL, registerAppProtocol } from './electron/app-protocol';
 import { forwardEvents, registerIpc } from './electron/ipc';
 import { hardenSession, hardenWebContents, secureWebPreferences } from './electron/security';
 import { utilitySpawners } from './electron/utility-workers';
@@ -20,13 +22,15 @@ const mainDir = path.dirname(fileURLToPath(import.meta.url));
 // The dev server is honoured only in development: a packaged app never loads a page from a URL in its environment.
 const devServer = app.isPackaged ? null : (process.env.ELECTRON_RENDERER_URL ?? null);
 const rendererDir = path.join(mainDir, '..', 'renderer');
-const appUrl = devServer ?? pathToFileURL(path.join(rendererDir, 'index.html')).href;
+const appUrl = devServer ?? APP_URL;
 
 let win: BrowserWindow | null = null;
 let fb: Fieldbook | null = null;
 
 // Keep the data where the CLI finds it: the same per-user folder (FIELDBOOK_HOME overrides).
 app.setName('Fieldbook');
+// Custom schemes get their privileges only before the app is ready.
+protocol.registerSchemesAsPrivileged(APP_SCHEME_PRIVILEGES);
 
 if (!app.requestSingleInstanceLock()) {
   app.quit();
@@ -41,7 +45,10 @@ if (!app.requestSingleInstanceLock()) {
   app.on('web-contents-created', (_e, contents) => hardenWebContents(contents));
 
   void app.whenReady().then(async () => {
-    hardenSession(session.defaultSession, devServer, rendererDir);
+    hardenSession(session.defaultSession, devServer);
+    registerAppProtocol(protocol, rendererDir);
+    // An installed app has no DevTools and no default menu (its View menu opens them, reloads, zooms).
+    if (app.isPackaged) Menu.setApplicationMenu(null);
     const spawners = utilitySpawners(
       (modulePath, args, options) => utilityProcess.fork(modulePath, args, options),
       mainDir,
@@ -96,7 +103,9 @@ if (!app.requestSingleInstanceLock()) {
       title: 'Fieldbook',
       backgroundColor: '#f4f5f7',
       show: false,
-      webPreferences: secureWebPreferences(path.join(mainDir, '..', 'preload', 'index.cjs')),
+      webPreferences: secureWebPreferences(path.join(mainDir, '..', 'preload', 'index.cjs'), {
+        devTools: !app.isPackaged,
+      }),
     });
     win.once('ready-to-show', () => win?.show());
     win.on('closed', () => {

@@ -28,6 +28,12 @@ const state = vi.hoisted(() => ({
   contentsHandlers: [] as Array<(e: unknown, contents: unknown) => void>,
   forked: [] as string[],
   lockRequested: false,
+  /** Calls in order: privileged schemes must be registered before the app is ready. */
+  calls: [] as string[],
+  privileged: [] as Array<{ scheme: string; privileges: Record<string, boolean> }>,
+  protocolHandlers: new Map<string, (request: Request) => Promise<Response>>(),
+  menu: undefined as unknown,
+  isPackaged: false,
 }));
 
 vi.mock('electron', () => {
@@ -57,13 +63,31 @@ vi.mock('electron', () => {
     on: (event: string, handler: (e: unknown, contents: unknown) => void) => {
       if (event === 'web-contents-created') state.contentsHandlers.push(handler);
     },
-    whenReady: () => Promise.resolve(),
-    isPackaged: false,
+    whenReady: () => {
+      state.calls.push('whenReady');
+      return Promise.resolve();
+    },
+    get isPackaged() {
+      return state.isPackaged;
+    },
     quit: vi.fn(),
   };
   return {
     app,
     BrowserWindow,
+    Menu: {
+      setApplicationMenu: (menu: unknown) => {
+        state.menu = menu;
+      },
+    },
+    protocol: {
+      registerSchemesAsPrivileged: (schemes: typeof state.privileged) => {
+        state.calls.push('registerSchemesAsPrivileged');
+        state.privileged.push(...schemes);
+      },
+      handle: (scheme: string, handler: (request: Request) => Promise<Response>) =>
+        state.protocolHandlers.set(scheme, handler),
+    },
     dialog: { showOpenDialog: vi.fn() },
     ipcMain: {
       handle: (channel: string, h: (event: IpcEventLike, ...args: unknown[]) => Promise<unknown>) =>
@@ -113,7 +137,31 @@ describe('Electron main wiring (fake electron module)', () => {
       webviewTag: false,
     });
     expect(String(prefs.preload)).toMatch(/preload[/\\]index\.cjs$/);
-    expect(state.windows[0]?.loaded).toMatch(/^file:.*renderer\/index\.html$/);
+    expect(state.windows[0]?.loaded).toBe('app://fieldbook/index.html');
+  });
+
+  it('issue 14.20: serves the renderer from a privileged app:// scheme registered before ready, not file://', async () => {
+    expect(state.calls.indexOf('registerSchemesAsPrivileged')).toBeGreaterThanOrEqual(0);
+    expect(state.calls.indexOf('registerSchemesAsPrivileged')).toBeLessThan(state.calls.indexOf('whenReady'));
+    expect(state.privileged).toEqual([
+      expect.objectContaining({
+        scheme: 'app',
+        privileges: expect.objectContaining({ standard: true, secure: true, supportFetchAPI: true, bypassCSP: false }),
+      }),
+    ]);
+    const handler = state.protocolHandlers.get('app');
+    expect(handler).toBeDefined();
+    // The dev layout has no built renderer next to src-main: the handler answers, and never with a file from elsewhere.
+    const other = await handler?.({ url: 'app://evil/index.html' } as Request);
+    expect(other?.status).toBe(404);
+    const traversal = await handler?.({ url: 'app://fieldbook/..%2f..%2fpackage.json' } as Request);
+    expect(traversal?.status).toBe(404);
+    expect(traversal?.headers.get('Content-Security-Policy')).toContain("default-src 'self'");
+  });
+
+  it('issue 14.20: a development build keeps DevTools and the default menu', () => {
+    expect(state.windows[0]?.options.webPreferences).toMatchObject({ devTools: true });
+    expect(state.menu).toBeUndefined();
   });
 
   it('blocks every non-local request and sets the CSP on responses', () => {
@@ -126,10 +174,10 @@ describe('Electron main wiring (fake electron module)', () => {
     expect(decide('http://127.0.0.1:8080/')).toBe(true);
     const page = state.windows[0]?.loaded ?? '';
     expect(decide(page)).toBe(false);
-    expect(decide(new URL('./pdfjs/cmaps/UniCNS-UTF16-H.bcmap', page).href)).toBe(false);
-    // Local files outside the renderer folder, and file://host/ shares (SMB traffic, NTLM hashes), are refused.
+    expect(decide('app://fieldbook/pdfjs/cmaps/UniCNS-UTF16-H.bcmap')).toBe(false);
+    // Local files, and file://host/ shares (SMB traffic, NTLM hashes), are refused.
     expect(decide('file:///etc/passwd')).toBe(true);
-    expect(decide(new URL('../../../secret.txt', page).href)).toBe(true);
+    expect(decide('app://other-host/secret.txt')).toBe(true);
     expect(decide('file://evil-host/share/x.png')).toBe(true);
     let headers: Record<string, string[] | string> = {};
     state.headers?.({ url: 'file:///x', responseHeaders: {} }, (r) => (headers = r.responseHeaders));
@@ -182,5 +230,30 @@ describe('Electron main wiring (fake electron module)', () => {
       { query: 42 },
     );
     expect(badInput).toMatchObject({ ok: false, error: { code: 'INVALID_INPUT' } });
+  });
+});
+
+describe('Electron main wiring, packaged (fake electron module)', () => {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'fieldbook-electron-packaged-'));
+
+  beforeAll(async () => {
+    process.env.FIELDBOOK_HOME = home;
+    // Electron sets process.resourcesPath in a packaged app (bundled models live there).
+    Object.assign(process, { resourcesPath: home });
+    state.isPackaged = true;
+    vi.resetModules();
+    await import('../index');
+    await vi.waitFor(() => expect(state.windows[1]?.loaded).toBeTruthy());
+  });
+  afterAll(() => {
+    delete process.env.FIELDBOOK_HOME;
+    Reflect.deleteProperty(process, 'resourcesPath');
+    fs.rmSync(home, { recursive: true, force: true });
+  });
+
+  it('issue 14.20: an installed app has no DevTools and no default menu, and still loads app://', () => {
+    expect(state.windows[1]?.options.webPreferences).toMatchObject({ devTools: false, sandbox: true });
+    expect(state.menu).toBeNull();
+    expect(state.windows[1]?.loaded).toBe('app://fieldbook/index.html');
   });
 });

@@ -4,14 +4,14 @@
  * own files), CSP on every response, navigation/window-open/permission denial, and the
  * IPC sender check.
  */
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { CONTENT_SECURITY_POLICY } from '../api/http-bridge';
+import { APP_HOST, APP_SCHEME } from './app-protocol';
 
-/** webPreferences every Fieldbook window is created with. */
-export function secureWebPreferences(preloadPath: string): Record<string, unknown> {
+/** webPreferences every Fieldbook window is created with (DevTools only in development builds). */
+export function secureWebPreferences(preloadPath: string, opts: { devTools: boolean }): Record<string, unknown> {
   return {
     preload: preloadPath,
+    devTools: opts.devTools,
     contextIsolation: true,
     sandbox: true,
     nodeIntegration: false,
@@ -27,10 +27,11 @@ export function secureWebPreferences(preloadPath: string): Record<string, unknow
 }
 
 /**
- * Only the app's own files (local files inside the renderer folder — never a `file://host/`
- * share, which would reach the network) and, during development, the dev server's origin.
+ * Only the app's own pages (`app://fieldbook/…`, served from the renderer folder; nothing from
+ * `file://`, which could reach local files or a `file://host/` share) and, during development,
+ * the dev server's origin.
  */
-export function isAllowedUrl(url: string, devServer: string | null, rendererDir: string): boolean {
+export function isAllowedUrl(url: string, devServer: string | null): boolean {
   let u: URL;
   try {
     u = new URL(url);
@@ -38,17 +39,8 @@ export function isAllowedUrl(url: string, devServer: string | null, rendererDir:
     return false;
   }
   if (u.protocol === 'devtools:' || u.protocol === 'data:' || u.protocol === 'blob:') return true;
-  if (u.protocol === 'file:') {
-    if (u.host !== '') return false;
-    let file: string;
-    try {
-      file = fileURLToPath(u);
-    } catch {
-      return false;
-    }
-    const rel = path.relative(rendererDir, file);
-    return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
-  }
+  // (compared by scheme and host: Node's URL gives non-special schemes an opaque origin)
+  if (u.protocol === `${APP_SCHEME}:` && u.host === APP_HOST) return true;
   if (devServer) {
     try {
       return u.origin === new URL(devServer).origin;
@@ -85,10 +77,10 @@ export interface SessionLike {
   setPermissionCheckHandler(handler: () => boolean): void;
 }
 
-export function hardenSession(session: SessionLike, devServer: string | null, rendererDir: string): void {
-  // The app makes no network traffic: every non-local request is cancelled.
+export function hardenSession(session: SessionLike, devServer: string | null): void {
+  // The app makes no network traffic: every request but the app's own pages is cancelled.
   session.webRequest.onBeforeRequest((details, callback) =>
-    callback({ cancel: !isAllowedUrl(details.url, devServer, rendererDir) }),
+    callback({ cancel: !isAllowedUrl(details.url, devServer) }),
   );
   session.webRequest.onHeadersReceived((details, callback) =>
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } }),
