@@ -298,6 +298,8 @@ export interface Outputs {
 export type FieldbookEvent =
   | { type: 'ingest-progress'; progress: IngestProgress }
   | { type: 'answer-token'; requestId: string; text: string }
+  /** The numbered passages an answer is being written from, sent before its first token. */
+  | { type: 'answer-passages'; requestId: string; passages: Outputs['ask']['citations'] }
   | { type: 'bundle-progress'; bundleId: string; progress: ApplyProgress }
   /**
    * The session's role changed since its previous call: `idle` when a reviewer/admin role was

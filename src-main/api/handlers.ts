@@ -53,9 +53,9 @@ import {
   answerSensitivity,
   answerVisible,
   conversationAnswers,
-  getAnswer,
   listConversations,
   saveFeedback,
+  visibleAnswer,
   type AnswerRecord,
 } from '../core/store/conversations';
 import {
@@ -171,13 +171,13 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
   const mayRead = (s: AccessSession, a: AnswerRecord): boolean => answerVisible(fb.db, a, s.clearance());
   /** An answer the session may rate or correct (ACCESS_DENIED, audited, for one it may not see). */
   const feedbackTarget = (s: AccessSession, answerId: number): AnswerRecord => {
-    const a = getAnswer(fb.db, answerId);
-    if (!a) throw new FieldbookError('INVALID_INPUT', { detail: `no answer with id ${answerId}` });
-    if (!mayRead(s, a)) {
-      audit(s, 'access.denied', `answer ${answerId}`, { sensitivity: answerSensitivity(fb.db, a) });
-      throw new FieldbookError('ACCESS_DENIED', { detail: 'the answer draws on documents above your clearance' });
+    try {
+      return visibleAnswer(fb.db, answerId, s.clearance());
+    } catch (err) {
+      if (err instanceof FieldbookError && err.code === 'ACCESS_DENIED')
+        audit(s, 'access.denied', `answer ${answerId}`);
+      throw err;
     }
-    return a;
   };
   /** The answers of a conversation, or ACCESS_DENIED (audited) when any of them cites above the clearance. */
   const visibleConversation = (s: AccessSession, id: number): AnswerRecord[] => {
@@ -353,6 +353,7 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
         const opts: Parameters<Fieldbook['answers']['ask']>[1] = {
           signal: controller.signal,
           onToken: (text) => emit({ type: 'answer-token', requestId: input.requestId, text }, s),
+          onPassages: (passages) => emit({ type: 'answer-passages', requestId: input.requestId, passages }, s),
           filters: { ...input.filters, maxSensitivity: s.clearance() },
         };
         if (input.conversationId !== undefined) {

@@ -61,6 +61,8 @@ export interface SearchSettings {
   rrfK: number;
   /** Weight of the keyword list in the fusion (vector list weight is 1). */
   keywordWeight: number;
+  /** Candidates taken from each list (keyword, vector) before hybrid fusion (at least the k asked for). */
+  fusionDepth: number;
 }
 
 export interface AnswerSettings {
@@ -113,7 +115,7 @@ export const DEFAULT_SETTINGS: Settings = {
     auditQuestions: true,
   },
   chunk: { chunkSize: 250, chunkOverlap: 50 },
-  search: { topK: 8, rrfK: 60, keywordWeight: 1 },
+  search: { topK: 8, rrfK: 60, keywordWeight: 1, fusionDepth: 40 },
   limits: {
     maxFileBytes: 200 * 1024 * 1024,
     maxPages: 3000,

@@ -19,7 +19,7 @@ import {
   type StoredCitation,
 } from '../store/conversations';
 import type { Db } from '../store/db';
-import { isChineseText, normalizeForMatch } from '../text/normalize';
+import { isChineseText, normalizeForMatch, simplifiedToTraditional } from '../text/normalize';
 import { makeSnippet } from '../text/snippet';
 import { buildKeywordQuery } from '../text/terms';
 import { analyseCitations } from './citations';
@@ -35,6 +35,11 @@ export interface AskOptions {
   conversationId?: number;
   filters?: SearchFilters;
   onToken?: (text: string) => void;
+  /**
+   * The passages the model will read, as numbered citation chips, sent before generation starts
+   * (a CPU model needs seconds to read them; the UI shows them meanwhile).
+   */
+  onPassages?: (passages: StoredCitation[]) => void;
   signal?: AbortSignal;
 }
 
@@ -133,6 +138,24 @@ function citationFor(
     supportScore: support.score,
     ocrConfidence: ranked.chunk.ocrConfidence,
   };
+}
+
+/** Traditional Chinese for a Chinese question, with how many characters had to change. */
+function toTraditional(text: string): { text: string; converted: number } {
+  const out = simplifiedToTraditional(text);
+  let converted = 0;
+  for (let i = 0; i < Math.min(out.length, text.length); i++) if (out[i] !== text[i]) converted++;
+  return { text: out, converted };
+}
+
+/** An answer cut by the token limit, up to its last complete sentence (and the markers after it). */
+export function toLastSentence(text: string): string {
+  const ends = [...text.matchAll(/[。！？!?]|\.(?=\s|$)|\n/gu)];
+  const last = ends.at(-1);
+  if (!last || last.index === undefined) return text;
+  const after = /^(\s*\[\d{1,3}\])+/.exec(text.slice(last.index + 1))?.[0] ?? '';
+  const cut = text.slice(0, last.index + 1) + after;
+  return cut.trim().length >= text.trim().length * 0.3 ? cut.trimEnd() : text;
 }
 
 export function createAnswerService(deps: AnswerDeps): AnswerService {
@@ -307,6 +330,15 @@ export function createAnswerService(deps: AnswerDeps): AnswerService {
       );
       const fitted = await fitBlocks(allBlocks, budget, (t) => generator.countTokens(t));
       const user = buildUserPrompt(q, fitted.kept, chinese);
+      opts.onPassages?.(
+        fitted.kept.map((b) =>
+          citationFor(b, rankedById.get(b.chunkId) as RankedChunk, q, { supported: true, score: 0 }),
+        ),
+      );
+      const passagesMs = Math.round(performance.now() - t0);
+      // Small models drift to Simplified Chinese: a Chinese question gets Traditional, streamed and stored.
+      const onToken = opts.onToken;
+      const streamToken = onToken && chinese ? (t: string) => onToken(simplifiedToTraditional(t)) : onToken;
       let result;
       try {
         result = await generator.generate({
@@ -314,7 +346,7 @@ export function createAnswerService(deps: AnswerDeps): AnswerService {
           maxTokens: settings.maxAnswerTokens,
           timeoutMs: settings.timeoutMs,
           ...(opts.signal ? { signal: opts.signal } : {}),
-          ...(opts.onToken ? { onToken: opts.onToken } : {}),
+          ...(streamToken ? { onToken: streamToken } : {}),
         });
       } catch (err) {
         return extractive(`${err instanceof Error ? err.message : String(err)} — extractive answer instead.`);
@@ -322,7 +354,9 @@ export function createAnswerService(deps: AnswerDeps): AnswerService {
       if (!result.text.trim()) {
         return extractive(`The language model returned nothing (${result.stopReason}) — extractive answer instead.`);
       }
-      const analysis = analyseCitations(result.text, new Map(fitted.kept.map((b) => [b.n, b.text])));
+      const written = chinese ? toTraditional(result.text) : { text: result.text, converted: 0 };
+      const cut = result.stopReason === 'maxTokens' ? toLastSentence(written.text) : written.text;
+      const analysis = analyseCitations(cut, new Map(fitted.kept.map((b) => [b.n, b.text])));
       const used = new Map<number, { supported: boolean; score: number }>();
       for (const c of analysis.sentences.flatMap((s) => s.checks)) {
         const prev = used.get(c.n);
@@ -333,7 +367,9 @@ export function createAnswerService(deps: AnswerDeps): AnswerService {
           ? 'The answer was stopped at the time limit.'
           : result.stopReason === 'cancelled'
             ? 'The answer was cancelled.'
-            : null;
+            : result.stopReason === 'maxTokens'
+              ? 'The answer reached the length limit and ends at its last complete sentence.'
+              : null;
       return finish({
         answer: analysis.cleanedAnswer,
         mode: 'generative',
@@ -353,6 +389,8 @@ export function createAnswerService(deps: AnswerDeps): AnswerService {
         stopReason: result.stopReason,
         timings: {
           promptMs: Math.round(performance.now() - prompt0),
+          passagesMs,
+          simplifiedCharsConverted: written.converted,
           timeToFirstTokenMs: result.timeToFirstTokenMs,
           generationMs: result.totalMs,
           tokens: result.tokens,

@@ -13,6 +13,31 @@ export interface CitedSentence {
 
 const MARKER_RE = /\[(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\]/g;
 
+/**
+ * Citation markers as real models write them — 【1】, ［1］, 〔1〕, [1,2], [1-3], [^1], [Block 1],
+ * [來源 1], [1] [2] — rewritten as plain [n][m]. A range expands when it is short (≤ 10 blocks).
+ */
+const LOOSE_MARKER_RE =
+  /[[［【〔]\s*(?:\^|#|(?:block|source|context|ref|passage|doc)\.?\s*|(?:來源|区块|區塊|段落|資料|资料|文件|出處|出处)\s*)?(\d{1,3}(?:\s*(?:[,，、;；]|[-–~～至到])\s*(?:(?:block|source)\s*)?\d{1,3})*)\s*[\]］】〕]/giu;
+
+export function normalizeMarkers(answer: string): string {
+  return answer.replace(LOOSE_MARKER_RE, (_whole, inner: string) => {
+    const nums: number[] = [];
+    for (const part of inner.split(/\s*[,，、;；]\s*/)) {
+      const range = /^(\d{1,3})\s*[-–~～至到]\s*(?:(?:block|source)\s*)?(\d{1,3})$/iu.exec(part);
+      if (range) {
+        const [a, b] = [Number(range[1]), Number(range[2])];
+        if (b >= a && b - a < 10) for (let n = a; n <= b; n++) nums.push(n);
+        else nums.push(a, b);
+      } else {
+        const n = /\d{1,3}/.exec(part);
+        if (n) nums.push(Number(n[0]));
+      }
+    }
+    return nums.map((n) => `[${n}]`).join('');
+  });
+}
+
 /** Split an answer into sentences, keeping the [n] markers that follow a sentence end. */
 export function answerSentences(answer: string): CitedSentence[] {
   const parts = answer
@@ -64,7 +89,7 @@ export const SUPPORT_THRESHOLD = 0.5;
 
 export function analyseCitations(answer: string, passages: Map<number, string>): CitationAnalysis {
   const invalid = new Set<number>();
-  const cleanedAnswer = answer.replace(MARKER_RE, (whole, inner: string) => {
+  const cleanedAnswer = normalizeMarkers(answer).replace(MARKER_RE, (whole, inner: string) => {
     const nums = inner
       .split(/[,，、\s]+/)
       .filter(Boolean)

@@ -4,6 +4,7 @@
  * run every query in each search mode and score the ranked passages.
  */
 import type { ChunkSettings, SearchSettings } from '../config';
+import type { Fieldbook } from '../fieldbook';
 import type { SearchMode } from '../search/search-service';
 import { EvalQueryLine, readJsonl, withEvalKb, type EvalQuery } from './eval-kb';
 import { ScoreAccumulator, type RetrievalScores } from './metrics';
@@ -60,33 +61,45 @@ export async function runRetrievalEval(opts: RetrievalEvalOptions): Promise<Retr
         continue;
       }
       opts.onProgress?.(`Scoring ${queries.length} queries, ${mode}…`);
-      const all = new ScoreAccumulator();
-      const byLang = new Map<string, ScoreAccumulator>();
       const q0 = performance.now();
-      for (const q of queries) {
-        // Rank enough chunks to fill ten distinct passages.
-        const ranking = await fb.search.rank(retrievalQuestion(q, opts.historyTurns ?? 0), { k: 60, mode });
-        const ids: string[] = [];
-        for (const r of ranking.ranked) {
-          const id = idByPath.get(r.doc.source_path);
-          if (id && !ids.includes(id)) ids.push(id);
-          if (ids.length >= 10) break;
-        }
-        const gold = new Set(q.gold_ids);
-        all.add(ids, gold);
-        const lang = q.lang ?? q.language;
-        if (lang) {
-          if (!byLang.has(lang)) byLang.set(lang, new ScoreAccumulator());
-          byLang.get(lang)?.add(ids, gold);
-        }
-      }
+      const scores = await scoreRetrieval(fb, idByPath, queries, mode, opts.historyTurns ?? 0);
       result.querySeconds[mode] = round((performance.now() - q0) / 1000);
-      const scores: RetrievalScores & { byLanguage?: Record<string, RetrievalScores> } = all.result();
-      if (byLang.size) scores.byLanguage = Object.fromEntries([...byLang].map(([l, acc]) => [l, acc.result()]));
       result.modes[mode] = scores;
     }
     return result;
   });
+}
+
+/** Score every query in one search mode against a built evaluation knowledge base. */
+export async function scoreRetrieval(
+  fb: Fieldbook,
+  idByPath: ReadonlyMap<string, string>,
+  queries: EvalQuery[],
+  mode: SearchMode,
+  historyTurns: number,
+): Promise<RetrievalScores & { byLanguage?: Record<string, RetrievalScores> }> {
+  const all = new ScoreAccumulator();
+  const byLang = new Map<string, ScoreAccumulator>();
+  for (const q of queries) {
+    // Rank enough chunks to fill ten distinct passages.
+    const ranking = await fb.search.rank(retrievalQuestion(q, historyTurns), { k: 60, mode });
+    const ids: string[] = [];
+    for (const r of ranking.ranked) {
+      const id = idByPath.get(r.doc.source_path);
+      if (id && !ids.includes(id)) ids.push(id);
+      if (ids.length >= 10) break;
+    }
+    const gold = new Set(q.gold_ids);
+    all.add(ids, gold);
+    const lang = q.lang ?? q.language;
+    if (lang) {
+      if (!byLang.has(lang)) byLang.set(lang, new ScoreAccumulator());
+      byLang.get(lang)?.add(ids, gold);
+    }
+  }
+  const scores: RetrievalScores & { byLanguage?: Record<string, RetrievalScores> } = all.result();
+  if (byLang.size) scores.byLanguage = Object.fromEntries([...byLang].map(([l, acc]) => [l, acc.result()]));
+  return scores;
 }
 
 function round(x: number): number {

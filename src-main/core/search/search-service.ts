@@ -210,12 +210,10 @@ export function createSearchService(deps: {
         embedder = null;
       }
     }
-    const pool = Math.max(k * 4, 40);
-    const keyword = mode !== 'vector' ? keywordRanking(db, query, mode === 'keyword' ? k : pool, opts.filters) : [];
+    const depth = mode === 'hybrid' ? Math.max(k, settings.fusionDepth) : k;
+    const keyword = mode !== 'vector' ? keywordRanking(db, query, depth, opts.filters) : [];
     const vector =
-      embedder && mode !== 'keyword'
-        ? vectorRanking(db, await embedder.embedQuery(query), mode === 'vector' ? k : Math.max(k * 2, 20), opts.filters)
-        : [];
+      embedder && mode !== 'keyword' ? vectorRanking(db, await embedder.embedQuery(query), depth, opts.filters) : [];
     const queryCodes = new Set(extractCodes(query));
     const chunks = getChunks(db, [...new Set([...keyword, ...vector].map((r) => r.chunkId))]);
     const docIds = [...new Set([...chunks.values()].map((c) => c.docId))];

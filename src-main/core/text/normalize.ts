@@ -26,6 +26,11 @@ export function normalizeForMatch(text: string): string {
   return CJK_RE.test(nfkc) ? toSimplified(nfkc) : nfkc;
 }
 
+/** Simplified Chinese characters written as Traditional (Taiwan); other text unchanged. */
+export function simplifiedToTraditional(text: string): string {
+  return CJK_RE.test(text) ? toTraditional(text) : text;
+}
+
 export type LanguageTag = 'zh-TW' | 'zh-Hans' | 'en' | 'mixed' | 'unknown';
 
 /** Rough language of a text: share of CJK vs Latin letters; Traditional vs Simplified by conversion. */

@@ -10,6 +10,8 @@ type Answer = Outputs['ask'];
 interface Turn {
   question: string;
   streamed: string;
+  /** Passages sent before generation (shown while the answer streams). */
+  passages: Answer['citations'];
   answer: Answer | null;
   error: string | null;
 }
@@ -93,10 +95,14 @@ export function AskPage({ status }: { status: AppStatus | null }) {
 
   useEffect(() => {
     const off = api.onEvent((e) => {
-      if (e.type !== 'answer-token') return;
+      if (e.type !== 'answer-token' && e.type !== 'answer-passages') return;
       setTurns((ts) =>
         ts.map((turn, i) =>
-          i === ts.length - 1 && !turn.answer ? { ...turn, streamed: turn.streamed + e.text } : turn,
+          i !== ts.length - 1 || turn.answer
+            ? turn
+            : e.type === 'answer-token'
+              ? { ...turn, streamed: turn.streamed + e.text }
+              : { ...turn, passages: e.passages },
         ),
       );
     });
@@ -115,7 +121,7 @@ export function AskPage({ status }: { status: AppStatus | null }) {
     const requestId = `${Date.now()}-${Math.random().toString(36).slice(2)}`;
     setBusy(requestId);
     setQuestion('');
-    setTurns((ts) => [...ts, { question: q, streamed: '', answer: null, error: null }]);
+    setTurns((ts) => [...ts, { question: q, streamed: '', passages: [], answer: null, error: null }]);
     try {
       const filters: { tags?: Record<string, string>; types?: DocType[] } = {};
       if (line) filters.tags = { line };
@@ -144,6 +150,7 @@ export function AskPage({ status }: { status: AppStatus | null }) {
       answers.map((a) => ({
         question: a.question,
         streamed: a.answer,
+        passages: [],
         // The safety rules shown with the answer come back with it (answers saved before they were stored have none).
         answer: { ...a, invalidCitations: [], safetyRules: a.safety.rules ?? [], notice: null, stopReason: null },
         error: null,
@@ -212,6 +219,16 @@ export function AskPage({ status }: { status: AppStatus | null }) {
               <div className="answer streaming" aria-busy="true">
                 <div className="progress indeterminate" role="progressbar" aria-label={t.working} />
                 <AnswerText text={turn.streamed} onCite={() => undefined} />
+                {turn.passages.length > 0 && (
+                  <div className="citations" data-testid="passages">
+                    <h3>{t.sources}</h3>
+                    {turn.passages.map((c) => (
+                      <button key={c.n} className="chip" onClick={() => setViewing(c.chunkId)}>
+                        <strong>[{c.n}]</strong> {c.docTitle} {pageLabel(c.page, t)}
+                      </button>
+                    ))}
+                  </div>
+                )}
               </div>
             )}
             {turn.answer && (

@@ -1,0 +1,48 @@
+/**
+ * Tune hybrid fusion on real vectors (dev-only; needs `npm run models:fetch`):
+ *   npx tsx test/bench/tune-fusion.ts --set drcd-dev --embedding-model models/embedding/NAME [--limit N]
+ * Builds the evaluation knowledge base once, scores keyword and vector, then hybrid for every
+ * combination of keyword weight, RRF constant and fusion depth. Prints one JSON line per setting.
+ */
+import path from 'node:path';
+import { DEFAULT_SETTINGS } from '../../src-main/core/config';
+import { EvalQueryLine, readJsonl, withEvalKb } from '../../src-main/core/eval/eval-kb';
+import { scoreRetrieval } from '../../src-main/core/eval/retrieval-eval';
+import { evalDir } from '../support/paths';
+
+const args = process.argv.slice(2);
+const arg = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const list = (name: string, fallback: string): number[] => (arg(name) ?? fallback).split(',').map(Number);
+
+const set = arg('--set') ?? 'drcd-dev';
+const model = arg('--embedding-model');
+if (!model) {
+  console.error('usage: tune-fusion.ts --set SET --embedding-model DIR [--limit N] [--history N]');
+  process.exit(2);
+}
+const dir = path.join(evalDir, set);
+const limit = Number(arg('--limit') ?? 0);
+const history = Number(arg('--history') ?? 0);
+let queries = readJsonl(path.join(dir, 'queries.jsonl'), EvalQueryLine);
+if (limit) queries = queries.slice(0, limit);
+
+await withEvalKb(
+  { corpusFile: path.join(dir, 'corpus.jsonl'), embeddingModelDir: model, onProgress: (m) => console.error(m) },
+  async ({ fb, idByPath, corpus }) => {
+    const base = { set, model: path.basename(model), queries: queries.length, ...corpus };
+    for (const mode of ['keyword', 'vector'] as const) {
+      const s = await scoreRetrieval(fb, idByPath, queries, mode, history);
+      console.log(JSON.stringify({ ...base, mode, ...s }));
+    }
+    for (const keywordWeight of list('--weights', '0.5,1,1.5,2'))
+      for (const rrfK of list('--rrf', '10,30,60'))
+        for (const fusionDepth of list('--depths', '60,120,240')) {
+          fb.updateSettings({ search: { ...DEFAULT_SETTINGS.search, keywordWeight, rrfK, fusionDepth } });
+          const s = await scoreRetrieval(fb, idByPath, queries, 'hybrid', history);
+          console.log(JSON.stringify({ ...base, mode: 'hybrid', keywordWeight, rrfK, fusionDepth, ...s }));
+        }
+  },
+);

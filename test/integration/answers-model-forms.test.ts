@@ -1,0 +1,121 @@
+/**
+ * Issue 13.5/13.6: what real models do to answers, pinned with a scripted generator —
+ * citation markers in other forms (【1】, [1,2], [1-2], [Block 1]), Simplified Chinese in answers
+ * to Chinese questions (converted to Traditional, streamed and stored), answers cut by the token
+ * limit, and the passages sent before generation starts.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAnswerService, toLastSentence } from '../../src-main/core/answer/answer-service';
+import { normalizeMarkers } from '../../src-main/core/answer/citations';
+import { DEFAULT_SETTINGS } from '../../src-main/core/config';
+import { openFieldbook, type Fieldbook } from '../../src-main/core/fieldbook';
+import type { StoredCitation } from '../../src-main/core/store/conversations';
+import { tempDir } from '../support/paths';
+import { scripted } from '../support/scripted-generator';
+
+const FAULTS = `# Press-3 伺服故障處理
+
+## E-203 伺服過載
+E-203 表示伺服馬達過載。先停機，確認模具沒有卡料，再按下控制面板上的復位鍵三秒鐘。
+
+## F0001 變頻器過電流
+F0001 means the inverter tripped on overcurrent. Check the motor cable for damage, then reset the drive from the keypad.
+`;
+
+describe('issue 13.5: answers from real models', () => {
+  const tmp = tempDir();
+  let fb: Fieldbook;
+  const ask = (reply: string, question: string, stopReason?: 'maxTokens') => {
+    const gen = scripted(() => reply, stopReason ? { stopReason } : {});
+    const streamed: string[] = [];
+    const passages: StoredCitation[][] = [];
+    const order: string[] = gen.events;
+    const svc = createAnswerService({
+      db: fb.db,
+      search: fb.search,
+      getGenerator: async () => gen,
+      settings: () => DEFAULT_SETTINGS.answer,
+    });
+    return {
+      gen,
+      streamed,
+      passages,
+      order,
+      result: svc.ask(question, {
+        onToken: (t) => streamed.push(t),
+        onPassages: (p) => {
+          order.push('passages');
+          passages.push(p);
+        },
+      }),
+    };
+  };
+
+  beforeAll(async () => {
+    const docs = path.join(tmp.dir, 'docs');
+    fs.mkdirSync(docs, { recursive: true });
+    fs.writeFileSync(path.join(docs, 'faults.md'), FAULTS);
+    fb = openFieldbook({ home: path.join(tmp.dir, 'home'), embeddingModelRoots: [], llmModelRoots: [] });
+    await fb.ingest.ingest([docs]);
+  });
+  afterAll(async () => {
+    await fb.close();
+    tmp.cleanup();
+  });
+
+  it('issue 13.5: reads 【n】, ［n］, [n,m], [n-m], [^n] and [Block n] as citations', async () => {
+    expect(normalizeMarkers('a【1】b［2］c [1,2] d [1-3] e [^2] f [Block 1] g [來源 2]')).toBe(
+      'a[1]b[2]c [1][2] d [1][2][3] e [2] f [1] g [2]',
+    );
+    expect(normalizeMarkers('[1-40]')).toBe('[1][40]'); // a long "range" is not expanded
+    const { result } = ask(
+      'F0001 means the inverter tripped on overcurrent; check the motor cable【1】.',
+      'What is F0001?',
+    );
+    const r = await result;
+    expect(r.mode).toBe('generative');
+    expect(r.answer).toContain('[1]');
+    expect(r.answer).not.toContain('【');
+    expect(r.citations.map((c) => c.n)).toEqual([1]);
+    expect(r.citations[0]?.supported).toBe(true);
+  });
+
+  it('issue 13.5: a Chinese question gets Traditional Chinese even when the model writes Simplified', async () => {
+    const { result, streamed } = ask('E-203 表示伺服马达过载，先停机再按复位键三秒钟 [1]。', 'E-203 怎麼復位？');
+    const r = await result;
+    expect(r.answer).toContain('伺服馬達過載');
+    expect(r.answer).toContain('復位鍵');
+    expect(r.answer).not.toMatch(/马达|复位|钟/);
+    expect(streamed.join('')).not.toMatch(/马达|复位/);
+    expect(r.timings.simplifiedCharsConverted).toBeGreaterThan(3);
+    const tw = ask('E-203 表示伺服馬達過載 [1]。', 'E-203 是什麼？');
+    expect((await tw.result).timings.simplifiedCharsConverted).toBe(0);
+  });
+
+  it('issue 13.5: an answer cut by the token limit ends at its last complete sentence', async () => {
+    const { result } = ask(
+      'Check the motor cable for damage [1]. Then reset the drive from the key',
+      'What is F0001?',
+      'maxTokens',
+    );
+    const r = await result;
+    expect(r.answer).toBe('Check the motor cable for damage [1].');
+    expect(r.notice).toMatch(/length limit/);
+    expect(toLastSentence('先停機。再按復位')).toBe('先停機。');
+  });
+
+  it('issue 13.6: the numbered passages are sent before generation starts', async () => {
+    const { result, passages, order } = ask('Check the motor cable [1].', 'What is F0001?');
+    const r = await result;
+    expect(order.slice(0, 2)).toEqual(['passages', 'generate']);
+    expect(passages).toHaveLength(1);
+    const sent = passages[0] ?? [];
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent[0]?.docTitle).toContain('Press-3');
+    // The chips carry the same numbers the answer cites.
+    expect(sent.find((p) => p.n === 1)?.chunkId).toBe(r.citations[0]?.chunkId);
+    expect(r.timings.passagesMs).toBeGreaterThanOrEqual(0);
+  });
+});
