@@ -278,6 +278,10 @@ describe('clearance leaks (issue 14.4–14.6)', () => {
       });
     };
     expect([label(1), label(2), label(3), label(4)]).toEqual(['public', 'restricted', 'restricted', 'public']);
+    // A citation whose label was recorded nowhere is unknown, even when its document is public now.
+    const unlabelled = JSON.parse(cite(1, '/kb/public.md')) as AnswerRecord['citations'];
+    const safety = { topics: [], rulesFound: false };
+    expect(answerSensitivity(db, { citations: unlabelled, context: [], safety })).toBe('restricted');
     db.close();
   });
 });

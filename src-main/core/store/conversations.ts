@@ -175,15 +175,18 @@ export function contextPassages(db: Db, chunkIds: number[]): ContextPassage[] {
  * The label an answer is shown under: the highest of every passage it was made from — its
  * context, its citations and the safety rules shown with it — each as labelled when the answer
  * was given or as its document is labelled now, whichever is higher. An unknown context counts
- * as restricted. (Every context passage carries a label; a citation saved before citations did
- * is covered by the context the migration built from it.)
+ * as restricted, and so does a citation with no label of its own or in the context. (Every
+ * context passage carries a label; a citation saved before citations did is covered by the
+ * context the migration built from it.)
  */
 export function answerSensitivity(db: Db, a: AnswerPassages): Sensitivity {
   if (a.context === null) return 'restricted';
   const current = db.prepare('SELECT sensitivity FROM documents WHERE id = ? OR source_path = ?').pluck();
+  const inContext = new Set(a.context.map((p) => p.chunkId));
   let label: Sensitivity = 'public';
   for (const p of [...a.context, ...a.citations, ...(a.safety.rules ?? [])]) {
     if (p.sensitivity) label = higherLabel(label, p.sensitivity);
+    else if (!inContext.has(p.chunkId)) return 'restricted'; // no label recorded anywhere: unknown
     for (const now of current.all(p.docId, p.sourcePath) as Sensitivity[]) label = higherLabel(label, now);
   }
   return label;
