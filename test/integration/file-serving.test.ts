@@ -8,10 +8,11 @@
  *   14.16 failed files (paths, details) are not listed to readers;
  *   14.17 the CSV audit export cannot carry a spreadsheet formula.
  */
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApi, type Api } from '../../src-main/api/handlers';
 import { startHttpBridge, UI_SESSION_HEADER, type HttpBridge } from '../../src-main/api/http-bridge';
 import { createAccessSession, createApiKey, type AccessSession } from '../../src-main/core/access/roles';
@@ -19,7 +20,7 @@ import { DB_FILE } from '../../src-main/core/store/db';
 import { openFieldbook, type Fieldbook } from '../../src-main/core/fieldbook';
 import type { DocumentFile } from '../../src-preload/contract';
 import { textPage } from '../support/images';
-import { tempDir } from '../support/paths';
+import { repoRoot, tempDir } from '../support/paths';
 
 const posix = process.platform !== 'win32';
 
@@ -195,6 +196,36 @@ describe('issue 14: file reads, data at rest, UI session', () => {
     const actors = rows.map((r) => r[2]);
     expect(actors).toContain(`'=cmd|' /c calc'!A1`);
     for (const cell of rows.flat()) expect(cell).not.toMatch(/^[=+\-@\t\r]/);
+  });
+
+  it('issue 14.7: `fieldbook serve` prints an address carrying the secret; loopback without it gets 401', async () => {
+    const serveHome = path.join(tmp.dir, 'serve-home');
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(repoRoot, 'src-main', 'cli.ts'), 'serve', '--port', '0', '--home', serveHome],
+      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    try {
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      await vi.waitFor(() => expect(out).toMatch(/running at (\S+)/), { timeout: 60_000, interval: 200 });
+      const printed = new URL((/running at (\S+)/.exec(out) as RegExpExecArray)[1] as string);
+      const secret = new URLSearchParams(printed.hash.slice(1)).get('session') ?? '';
+      expect(secret.length).toBeGreaterThanOrEqual(40);
+      const status = (headers: Record<string, string>) =>
+        fetch(`${printed.origin}/api/status`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', ...headers },
+          body: '{}',
+        });
+      expect((await status({})).status).toBe(401);
+      const ok = await status({ [UI_SESSION_HEADER]: secret });
+      expect(ok.status).toBe(200);
+      expect(await ok.json()).toMatchObject({ ok: true, result: { home: serveHome, transport: 'http' } });
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    }
   });
 
   describe('over the HTTP bridge', () => {
