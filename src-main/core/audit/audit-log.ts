@@ -25,6 +25,9 @@ import {
 } from './audit-anchor';
 import { entryVisible } from './audit-labels';
 
+/** After committing a transaction that appended entries, move the anchor (see `audit-anchor.ts`). */
+export { anchorAudit };
+
 export type AuditAction =
   | 'ingest'
   | 'document.delete'
