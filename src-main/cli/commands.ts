@@ -695,6 +695,7 @@ export async function runCli(argv: string[], o: Output, env: NodeJS.ProcessEnv =
         return await cmdFeedback(fb, args, o, json);
       case 'reembed': {
         const n = await fb.ingest.embedMissing();
+        if (n > 0) appendAudit(fb.db, cliEntry('document.reindex', null, { embedded: n }), new Date());
         o.out(json ? JSON.stringify({ embedded: n }) : `${n} chunks embedded.`);
         return EXIT.ok;
       }
