@@ -6,19 +6,19 @@ import { takeUiSecret } from './api';
 describe('issue 14.7: UI secret in the browser', () => {
   it('takes #session= from the address, removes it from the address bar and keeps it for reloads', () => {
     window.sessionStorage.clear();
-    window.happyDOM.setURL('http://127.0.0.1:5179/library?x=1#session=s3cr3t-AbC_123');
+    window.history.replaceState(null, '', '/library?x=1#session=s3cr3t-AbC_123');
     expect(takeUiSecret(window.location, window.sessionStorage, window.history)).toBe('s3cr3t-AbC_123');
-    expect(window.location.href).toBe('http://127.0.0.1:5179/library?x=1');
+    expect(window.location.href).toBe(`${window.location.origin}/library?x=1`);
     // A reload (no fragment any more) still has it for this tab.
     expect(takeUiSecret(window.location, window.sessionStorage, window.history)).toBe('s3cr3t-AbC_123');
     // A newer launch's address replaces it.
-    window.happyDOM.setURL('http://127.0.0.1:5179/#session=next-launch');
+    window.history.replaceState(null, '', '/#session=next-launch');
     expect(takeUiSecret(window.location, window.sessionStorage, window.history)).toBe('next-launch');
   });
 
   it('has no secret when the address never carried one (every call is then refused by the bridge)', () => {
     window.sessionStorage.clear();
-    window.happyDOM.setURL('http://127.0.0.1:5179/');
+    window.history.replaceState(null, '', '/');
     expect(takeUiSecret(window.location, window.sessionStorage, window.history)).toBe('');
   });
 });
