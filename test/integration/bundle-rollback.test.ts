@@ -61,6 +61,8 @@ describe('rollback of a USB update in the running app', () => {
   const bundle2 = path.join(tmp.dir, 'usb', 'kb-2');
   const keys = generateSigningKeys();
   const library = path.join(home, 'library') + path.sep;
+  /** How library documents' paths are stored: relative to the data folder (issue 14.21). */
+  const LIB = 'library/';
   let master: Fieldbook;
   let fb: Fieldbook;
   let api: Api;
@@ -90,14 +92,14 @@ describe('rollback of a USB update in the running app', () => {
       .prepare(
         'SELECT id, source_path AS sourcePath, sha256, title, version, sensitivity FROM documents WHERE substr(source_path, 1, ?) = ? ORDER BY id',
       )
-      .all(library.length, library) as Array<Record<string, unknown>>;
+      .all(LIB.length, LIB) as Array<Record<string, unknown>>;
   const libraryChunks = (db: Db): Array<Record<string, unknown>> =>
     db
       .prepare(
         `SELECT c.id, c.doc_id AS docId, c.ord, c.text, c.heading_path AS headingPath, c.embedded FROM chunks c
          JOIN documents d ON d.id = c.doc_id WHERE substr(d.source_path, 1, ?) = ? ORDER BY c.id`,
       )
-      .all(library.length, library) as Array<Record<string, unknown>>;
+      .all(LIB.length, LIB) as Array<Record<string, unknown>>;
   const searchState = async (f: Fieldbook): Promise<Record<string, { keyword: number[]; vector: number[] }>> => {
     const out: Record<string, { keyword: number[]; vector: number[] }> = {};
     for (const q of QUERIES) {
@@ -107,7 +109,7 @@ describe('rollback of a USB update in the running app', () => {
       out[q] = {
         keyword: keyword.hits.map((h) => h.chunkId),
         // Vector search always returns neighbours: compare the library's, in order.
-        vector: vector.hits.filter((h) => h.sourcePath.startsWith(library)).map((h) => h.chunkId),
+        vector: vector.hits.filter((h) => h.sourcePath.startsWith(LIB)).map((h) => h.chunkId),
       };
     }
     return out;
@@ -158,7 +160,9 @@ describe('rollback of a USB update in the running app', () => {
     expect(v1Chunks.every((c) => c.embedded === 1)).toBe(true);
     v1Answer = await call<Outputs['ask']>('ask', { question: 'What does E-301 mean?', requestId: 'q1' });
     expect(v1Answer.citations[0]?.sourcePath).toMatch(/valves\.md$/);
-    v1ValvesSha = sha256(v1Docs.find((d) => String(d.sourcePath).endsWith('valves.md'))?.sourcePath as string);
+    v1ValvesSha = sha256(
+      path.join(home, v1Docs.find((d) => String(d.sourcePath).endsWith('valves.md'))?.sourcePath as string),
+    );
 
     const r2 = await importBundle(bundle2);
     expect(r2).toMatchObject({ version: 2, applied: 2, removed: 1 });
@@ -442,13 +446,15 @@ describe('rollback when a local document took the ids of a library document', ()
         vectors: null,
       });
       const lib = (name: string): string => path.join(home, 'library', 'kb', name);
+      /** The path as stored: relative to the data folder (issue 14.21). */
+      const stored = (name: string): string => `library/kb/${name}`;
       const now = new Date();
       fb.db.transaction(() => {
         writeDocument(fb.db, doc(lib('a.md'), 'Gearbox oil level check every week.'), now);
         writeDocument(fb.db, doc(lib('b.md'), 'Hydraulic hose burst: isolate the pump first.'), now);
         setMeta(fb.db, 'kb.version', '1');
       })();
-      const b = fb.db.prepare('SELECT id FROM documents WHERE source_path = ?').pluck().get(lib('b.md')) as number;
+      const b = fb.db.prepare('SELECT id FROM documents WHERE source_path = ?').pluck().get(stored('b.md')) as number;
       const bChunk = fb.db.prepare('SELECT id FROM chunks WHERE doc_id = ?').pluck().get(b) as number;
       fs.mkdirSync(path.join(home, 'snapshots'), { recursive: true });
       await fb.db.backup(path.join(home, 'snapshots', 'v1.db'));
@@ -465,7 +471,7 @@ describe('rollback when a local document took the ids of a library document', ()
 
       const r = await rollbackKnowledge(fb.db, home, 1, { now });
       expect(r.documents).toEqual({ removed: 0, restored: 1, unchanged: 1 });
-      const restored = fb.db.prepare('SELECT id FROM documents WHERE source_path = ?').pluck().get(lib('b.md'));
+      const restored = fb.db.prepare('SELECT id FROM documents WHERE source_path = ?').pluck().get(stored('b.md'));
       expect(restored).not.toBe(b);
       expect(fb.db.prepare('SELECT source_path FROM documents WHERE id = ?').pluck().get(b)).toBe(
         path.join(tmp.dir, 'mine.md'),

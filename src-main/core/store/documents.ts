@@ -3,6 +3,7 @@
  * chunks, keyword-index rows and vectors, so a document is either fully present
  * or not at all.
  */
+import path from 'node:path';
 import type { Db } from './db';
 import type { Box, Chunk, DocType } from '../ingest/types';
 import { extractCodes, indexText } from '../text/terms';
@@ -66,6 +67,38 @@ interface DocumentRow {
   chunk_count: number;
 }
 
+/** Where documents that came from bundles live, inside the data folder (the folder of the database file). */
+export const LIBRARY_FOLDER = 'library';
+
+/** The data folder of a database (its file's folder), or null for an in-memory one. */
+function dataFolder(db: Db): string | null {
+  return db.memory ? null : path.dirname(path.resolve(db.name));
+}
+
+/**
+ * How a document's path is stored: a file inside the data folder's library as
+ * `library/<kb>/<file>` (relative, '/'-separated, so a moved or copied data folder keeps
+ * working); any other path as it is.
+ */
+export function storedSourcePath(db: Db, sourcePath: string): string {
+  const home = dataFolder(db);
+  if (!home || !path.isAbsolute(sourcePath)) return sourcePath;
+  const rel = path.relative(path.join(home, LIBRARY_FOLDER), sourcePath);
+  if (!rel || rel.startsWith('..') || path.isAbsolute(rel)) return sourcePath;
+  return [LIBRARY_FOLDER, ...rel.split(path.sep)].join('/');
+}
+
+/** Whether a stored path is a library path (relative to the data folder). */
+export function isLibraryPath(stored: string): boolean {
+  return stored.startsWith(`${LIBRARY_FOLDER}/`);
+}
+
+/** The file a stored path names on this PC (library paths resolved against the data folder). */
+export function resolvedSourcePath(db: Db, stored: string): string {
+  const home = dataFolder(db);
+  return home && isLibraryPath(stored) ? path.join(home, ...stored.split('/')) : stored;
+}
+
 const DOC_SELECT = `SELECT d.*, (SELECT COUNT(*) FROM chunks c WHERE c.doc_id = d.id) AS chunk_count FROM documents d`;
 
 function tagsOf(db: Db, docId: number): Record<string, string> {
@@ -79,7 +112,7 @@ function tagsOf(db: Db, docId: number): Record<string, string> {
 function toRecord(db: Db, row: DocumentRow): DocumentRecord {
   return {
     id: row.id,
-    sourcePath: row.source_path,
+    sourcePath: resolvedSourcePath(db, row.source_path),
     title: row.title,
     type: row.type,
     sha256: row.sha256,
@@ -105,7 +138,8 @@ export function getDocument(db: Db, id: number): DocumentRecord | null {
 }
 
 export function getDocumentByPath(db: Db, sourcePath: string): DocumentRecord | null {
-  const row = db.prepare(`${DOC_SELECT} WHERE d.source_path = ?`).get(sourcePath) as DocumentRow | undefined;
+  const row = db.prepare(`${DOC_SELECT} WHERE d.source_path = ?`).get(storedSourcePath(db, sourcePath)) as
+    DocumentRow | undefined;
   return row ? toRecord(db, row) : null;
 }
 
@@ -148,7 +182,7 @@ export function writeDocument(db: Db, doc: NewDocument, now: Date): number {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'indexed', ?, ?, ?, ?)`,
     )
     .run(
-      doc.sourcePath,
+      storedSourcePath(db, doc.sourcePath),
       doc.title,
       doc.type,
       doc.sha256,

@@ -289,4 +289,20 @@ export const MIGRATIONS: readonly Migration[] = [
     FROM json_each(answers.citations) c)
   WHERE json_array_length(citations) > 0 OR mode = 'not-found';
   `,
+  /* library documents (files written by bundles under <home>/library/<kb>/) keep their path relative to the data folder,
+     'library/<kb>/<file>', so a moved or copied data folder keeps working; a row whose relative path another row already
+     has (a copied folder that received a bundle) keeps its absolute path */ `
+  UPDATE OR IGNORE documents SET source_path = (
+    SELECT 'library/' || k.kb || '/' || substr(replace(documents.source_path, char(92), '/'),
+             instr(replace(documents.source_path, char(92), '/'), '/library/' || k.kb || '/') + length(k.kb) + 10)
+    FROM (SELECT DISTINCT lower(source_kb) AS kb FROM bundle_imports) k
+    WHERE instr(replace(documents.source_path, char(92), '/'), '/library/' || k.kb || '/') > 0
+  )
+  WHERE source_path NOT LIKE 'library/%' AND EXISTS (
+    SELECT 1 FROM (SELECT DISTINCT lower(source_kb) AS kb FROM bundle_imports) k
+    WHERE instr(replace(documents.source_path, char(92), '/'), '/library/' || k.kb || '/') > 0
+      AND instr(substr(replace(documents.source_path, char(92), '/'),
+            instr(replace(documents.source_path, char(92), '/'), '/library/' || k.kb || '/') + length(k.kb) + 10), '/') = 0
+  );
+  `,
 ];

@@ -17,8 +17,8 @@ import {
   chunkContext,
   deleteDocumentRows,
   getDocumentByPath,
+  higherLabel,
   listDocuments,
-  SENSITIVITY_LEVELS,
   withinClearance,
   writeDocument,
   type Sensitivity,
@@ -91,12 +91,9 @@ function bundleInfo(manifest: BundleManifest, signerName: string): StagedBundleI
   };
 }
 
-/** The higher of two labels (null when neither is set). */
-function higher(a: Sensitivity | null | undefined, b: Sensitivity | null | undefined): Sensitivity | null {
-  if (!a) return b ?? null;
-  if (!b) return a;
-  return SENSITIVITY_LEVELS.indexOf(a) >= SENSITIVITY_LEVELS.indexOf(b) ? a : b;
-}
+/** The more restrictive of two labels (null when neither is set). */
+const higher = (a: Sensitivity | null | undefined, b: Sensitivity | null | undefined): Sensitivity | null =>
+  a && b ? higherLabel(a, b) : (a ?? b ?? null);
 
 /**
  * Verify, then copy into quarantine (never the live knowledge base) and list the changes for

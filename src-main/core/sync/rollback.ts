@@ -48,8 +48,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { FieldbookError } from '../errors';
-import { durableTransaction, schemaVersion, type Db } from '../store/db';
-import { deleteDocumentRows, insertChunkIndex } from '../store/documents';
+import Database from 'better-sqlite3';
+import * as sqliteVec from 'sqlite-vec';
+import { durableTransaction, migrate, schemaVersion, type Db } from '../store/db';
+import { deleteDocumentRows, insertChunkIndex, isLibraryPath, resolvedSourcePath } from '../store/documents';
 import {
   BINARY_TABLE,
   currentVectorSpace,
@@ -236,10 +238,6 @@ async function restoreReplacedModels(
   return { restored, missing };
 }
 
-function inLibrary(home: string, sourcePath: string): boolean {
-  return sourcePath.startsWith(path.join(home, 'library') + path.sep);
-}
-
 function snapshotVersions(home: string): number[] {
   let names: string[];
   try {
@@ -258,8 +256,24 @@ function currentVersion(db: Db): number {
   return Number(getMeta(db, 'kb.version') ?? '0');
 }
 
-/** Run `fn` with the snapshot attached as `fb_snapshot`. Never call inside a transaction. */
+/**
+ * Bring an older snapshot up to the current schema with the same migrations (so, e.g., its
+ * library paths are stored relative to the data folder like the live ones). A snapshot from a
+ * newer schema is refused (DATABASE_NEWER).
+ */
+function upgradeSnapshot(file: string): void {
+  const snap = new Database(file);
+  try {
+    sqliteVec.load(snap);
+    migrate(snap);
+  } finally {
+    snap.close();
+  }
+}
+
+/** Run `fn` with the snapshot (brought up to date) attached as `fb_snapshot`. Never call inside a transaction. */
 function withSnapshot<T>(db: Db, file: string, fn: () => T): T {
+  upgradeSnapshot(file);
   db.prepare(`ATTACH DATABASE ? AS ${SNAP}`).run(file);
   try {
     const version = db.pragma(`${SNAP}.user_version`, { simple: true }) as number;
@@ -324,8 +338,8 @@ function planRollback(db: Db, home: string, live: Map<number, DocPrint> = docPri
   for (const [id, d] of live) if (snap.get(id)?.print === d.print) unchanged.add(id);
   return {
     unchanged,
-    remove: [...live.values()].filter((d) => inLibrary(home, d.sourcePath) && !unchanged.has(d.id)).map((d) => d.id),
-    restore: [...snap.values()].filter((d) => inLibrary(home, d.sourcePath) && !unchanged.has(d.id)),
+    remove: [...live.values()].filter((d) => isLibraryPath(d.sourcePath) && !unchanged.has(d.id)).map((d) => d.id),
+    restore: [...snap.values()].filter((d) => isLibraryPath(d.sourcePath) && !unchanged.has(d.id)),
     snapshotDocuments: snap.size,
   };
 }
@@ -538,7 +552,9 @@ async function restoreLibraryFiles(
       sha256: string;
       size: number;
     }>
-  ).filter((d) => inLibrary(home, d.sourcePath));
+  )
+    .filter((d) => isLibraryPath(d.sourcePath))
+    .map((d) => ({ ...d, sourcePath: resolvedSourcePath(db, d.sourcePath) }));
   let count = 0;
   const missing: string[] = [];
   for (const d of docs) {
@@ -581,7 +597,9 @@ export async function preserveLibraryFiles(db: Db, home: string): Promise<number
       sourcePath: string;
       sha256: string;
     }>
-  ).filter((d) => inLibrary(home, d.sourcePath));
+  )
+    .filter((d) => isLibraryPath(d.sourcePath))
+    .map((d) => ({ ...d, sourcePath: resolvedSourcePath(db, d.sourcePath) }));
   let added = 0;
   for (const d of docs) {
     if (fs.existsSync(keptFile(home, d.sha256)) || !fs.existsSync(d.sourcePath)) continue;
