@@ -3,13 +3,18 @@
  *
  *  1. Ingest: PDF pages/s through the real pipeline (parser processes, chunking, keyword index,
  *     no embedding) on ../shared/corpus, with `pdftotext` on the same files as a reference.
- *  2. Query latency p50/p95 for keyword, vector and hybrid search at 10k and 100k chunks of
+ *  2. Embedding chunks/s of each model in models/embedding, beside Python onnxruntime on the same
+ *     ONNX file; each GGUF in models/llm through the ask pipeline (time to passages, to first token,
+ *     decode tokens/s against the memory-bandwidth bound). `npm run models:fetch` puts real ones there.
+ *  3. Query latency p50/p95 for keyword, vector and hybrid search at 10k and 100k chunks of
  *     384-d vectors (query embedding excluded), with a brute-force typed-array KNN as reference,
  *     and database size per 1k chunks.
  *
  * Options: --sizes 10000,100000   --queries 200   --skip-ingest   --skip-ocr   --only-ocr
+ *          --only-models (embedding + LLM only)   --embed-texts 256   --llm-questions 2
  */
 import { execFileSync } from 'node:child_process';
+import { Worker } from 'node:worker_threads';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,9 +25,13 @@ import { openStore } from '../../src-main/core/store/db';
 import { writeDocument } from '../../src-main/core/store/documents';
 import { ensureVectorSpace, knn, knnExact } from '../../src-main/core/store/vectors';
 import { DEFAULT_SETTINGS } from '../../src-main/core/config';
-import { SYSTEM_PROMPT } from '../../src-main/core/answer/prompt';
-import { discoverEmbeddingModels, inspectEmbeddingModel, loadEmbedder } from '../../src-main/core/embed/embedder';
-import { defaultThreads, startLlm } from '../../src-main/core/llm/llm-client';
+import {
+  discoverEmbeddingModels,
+  EMBED_BATCH,
+  inspectEmbeddingModel,
+  loadEmbedder,
+} from '../../src-main/core/embed/embedder';
+import { CorpusLine, EvalQueryLine, readJsonl } from '../../src-main/core/eval/eval-kb';
 import { discoverLlmModels } from '../../src-main/core/llm/llm-models';
 import { corpusDir, evalDir, hasCorpus, repoRoot, samplesDir, tempDir } from '../support/paths';
 import { writeTinyEmbedder } from '../support/tiny-embedder';
@@ -32,6 +41,7 @@ import { parseDocument } from '../../src-main/core/ingest/parse-file';
 import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import sharp from 'sharp';
 import { tiffPages } from '../support/images';
+import { benchOcrScanShapes } from './ocr-scan-shapes';
 import { writeTinyGguf } from '../support/tiny-gguf';
 
 const args = process.argv.slice(2);
@@ -275,65 +285,169 @@ async function benchQueries(size: number): Promise<void> {
 }
 
 /** Embedding throughput: a real model from models/embedding if one is there, else the tiny test model. */
-async function benchEmbedding(): Promise<void> {
-  const roots = [path.join(repoRoot, 'models', 'embedding')];
-  let info = discoverEmbeddingModels(roots).models[0];
-  let label = info ? info.name : 'tiny test model (generated; a real model is slower)';
-  if (!info) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fieldbook-bench-emb-'));
-    info = inspectEmbeddingModel(writeTinyEmbedder(dir, { dim: 384 }).dir);
-    label = 'tiny test model, 384-d (generated; a real model is much slower)';
-  }
-  const embedder = await loadEmbedder(info, `${info.name}@bench`);
-  const texts = sentencePool().slice(0, 512);
-  const rss0 = process.memoryUsage().rss;
-  const t0 = performance.now();
-  await embedder.embedPassages(texts);
-  const s = (performance.now() - t0) / 1000;
-  console.log(`\n## Embedding (${label})`);
-  console.log(
-    `${texts.length} chunks in ${s.toFixed(2)} s → ${(texts.length / s).toFixed(1)} chunks/s; RSS growth ${mb(process.memoryUsage().rss - rss0)}`,
-  );
-  await embedder.dispose();
+/** Real chunk-sized texts for the embedding figures: eval passages when present, else the sentence pool. */
+function embeddingTexts(count: number): string[] {
+  const file = path.join(evalDir, 'emanual', 'corpus.jsonl');
+  if (!fs.existsSync(file)) return sentencePool().slice(0, count);
+  return readJsonl(file, CorpusLine)
+    .slice(0, count)
+    .map((p) => `${p.title}\n${p.text}`.slice(0, 1000));
 }
 
-/** LLM time to first token and tokens/s: a real GGUF from models/llm if one is there, else the tiny test model. */
-async function benchLlm(): Promise<void> {
-  const found = (await discoverLlmModels([path.join(repoRoot, 'models', 'llm')])).models[0];
-  let file = found?.file;
-  let label = found ? `${found.name} (${found.quantization ?? '?'})` : '';
-  if (!file) {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fieldbook-bench-llm-'));
-    file = path.join(dir, 'tiny.gguf');
-    writeTinyGguf(file);
-    label = 'tiny test GGUF (generated, 2 layers × 64; a real 1.5B–3B model is ~1000× slower)';
+/** The Python beside the fetched models (numpy, onnxruntime, tokenizers), if `npm run models:fetch` made it. */
+function benchPython(): string | null {
+  const cache = process.env.FIELDBOOK_MODEL_CACHE ?? path.join(os.homedir(), '.cache', 'fieldbook-models');
+  const py = path.join(cache, 'venv', 'bin', 'python');
+  return fs.existsSync(py) ? py : null;
+}
+
+/**
+ * Embedding chunks/s of every model in models/embedding through Fieldbook, beside Python
+ * onnxruntime on the same ONNX file with the same texts and batch size (target ≥ 0.9×).
+ */
+async function benchEmbedding(): Promise<void> {
+  const roots = [path.join(repoRoot, 'models', 'embedding')];
+  let models = discoverEmbeddingModels(roots).models;
+  let tiny = false;
+  if (models.length === 0) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fieldbook-bench-emb-'));
+    models = [inspectEmbeddingModel(writeTinyEmbedder(dir, { dim: 384 }).dir)];
+    tiny = true;
   }
+  const texts = embeddingTexts(Number(arg('--embed-texts') ?? 256));
+  const py = benchPython();
+  console.log(`\n## Embedding (${texts.length} passages of up to 1,000 characters, batch ${EMBED_BATCH})`);
+  if (tiny) console.log('tiny test model, 384-d (generated; run `npm run models:fetch` for real ones)');
+  if (!py) console.log('Python onnxruntime column skipped: no venv (run `npm run models:fetch`)');
+  for (const info of models) {
+    const embedder = await loadEmbedder(info, `${info.name}@bench`);
+    const rss0 = process.memoryUsage().rss;
+    const t0 = performance.now();
+    await embedder.embedPassages(texts);
+    const s = (performance.now() - t0) / 1000;
+    const ours = texts.length / s;
+    await embedder.dispose();
+    let ref = '';
+    if (py) {
+      try {
+        const out = execFileSync(py, [path.join(repoRoot, 'test', 'bench', 'ort_embed.py')], {
+          input: JSON.stringify({
+            dir: info.dir,
+            onnx: info.onnxFile,
+            texts,
+            batch: EMBED_BATCH,
+            prefix: info.passagePrefix,
+          }),
+          maxBuffer: 1 << 20,
+        }).toString();
+        const r = JSON.parse(out) as { seconds: number; chunks: number };
+        const theirs = r.chunks / r.seconds;
+        ref = `; Python onnxruntime ${theirs.toFixed(1)} chunks/s → ratio ${(ours / theirs).toFixed(2)} (target ≥ 0.9)`;
+      } catch (err) {
+        ref = `; Python onnxruntime failed: ${(err as Error).message.split('\n')[0]}`;
+      }
+    }
+    console.log(
+      `${info.name} (${path.basename(info.onnxFile)}, ${mb(info.sizeBytes)}): ${ours.toFixed(1)} chunks/s; RSS growth ${mb(process.memoryUsage().rss - rss0)}${ref}`,
+    );
+  }
+}
+
+/** Read bandwidth of this machine: every core sums its share of a 512 MB array, three passes. */
+async function memoryBandwidth(): Promise<number> {
+  const bytes = 512 * 1048576;
+  const shared = new SharedArrayBuffer(bytes);
+  new Float64Array(shared).fill(1);
+  const workers = os.availableParallelism();
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const a = new Float64Array(workerData.buf, workerData.from * 8, workerData.n);
+    let s = 0;
+    for (let pass = 0; pass < 3; pass++) for (let i = 0; i < a.length; i += 4) s += a[i] + a[i + 1] + a[i + 2] + a[i + 3];
+    parentPort.postMessage(s);`;
+  const n = bytes / 8 / workers;
   const t0 = performance.now();
-  const gen = await startLlm({
-    name: path.basename(file),
-    modelPath: file,
-    contextSize: 4096,
-    threads: defaultThreads(),
-    systemPrompt: SYSTEM_PROMPT,
-  });
-  const loadS = (performance.now() - t0) / 1000;
-  // A prompt the size of the default context budget (~1,500 tokens of retrieved text).
-  const context = sentencePool().slice(0, 60).join(' ').slice(0, 1500);
-  const r = await gen.generate({
-    user: `Context:\n\n[1] ${context}\n\nQuestion: summarise [1].`,
-    maxTokens: 64,
-    timeoutMs: 300_000,
-  });
-  const genS = ((r.totalMs ?? 0) - (r.timeToFirstTokenMs ?? 0)) / 1000;
-  console.log(`\n## LLM (${label})`);
-  console.log(
-    `load ${loadS.toFixed(1)} s; time to first token ${r.timeToFirstTokenMs} ms; ${r.tokens} tokens at ${(r.tokens / Math.max(genS, 1e-3)).toFixed(1)} tokens/s`,
+  await Promise.all(
+    Array.from(
+      { length: workers },
+      (_, w) =>
+        new Promise<void>((resolve, reject) => {
+          const worker = new Worker(code, { eval: true, workerData: { buf: shared, from: w * n, n } });
+          worker.once('message', () => void worker.terminate().then(() => resolve()));
+          worker.once('error', reject);
+        }),
+    ),
   );
-  const size = fs.statSync(file).size;
-  console.log(
-    `memory-bandwidth bound for this file: every token reads the weights once (${mb(size)}); measure the machine's bandwidth (e.g. 'sysbench memory') and divide`,
-  );
-  await gen.dispose();
+  return (bytes * 3) / ((performance.now() - t0) / 1000);
+}
+
+/**
+ * Each GGUF in models/llm through the real ask pipeline on a small knowledge base (emanual
+ * passages, keyword search): time to passages, time to first generated token, prompt and decode
+ * speed, and decode against the bandwidth bound (model bytes ÷ measured memory bandwidth).
+ */
+async function benchLlm(): Promise<void> {
+  const llmRoot = path.join(repoRoot, 'models', 'llm');
+  let models = (await discoverLlmModels([llmRoot])).models;
+  let root = llmRoot;
+  if (models.length === 0) {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), 'fieldbook-bench-llm-'));
+    writeTinyGguf(path.join(root, 'tiny.gguf'));
+    models = (await discoverLlmModels([root])).models;
+    console.log('\n## LLM: tiny test GGUF (generated; run `npm run models:fetch` for real ones)');
+  }
+  const bandwidth = await memoryBandwidth();
+  console.log(`\n## LLM answers (memory read bandwidth measured here: ${(bandwidth / 1e9).toFixed(1)} GB/s)`);
+  const corpusFile = path.join(evalDir, 'emanual', 'corpus.jsonl');
+  const queriesFile = path.join(evalDir, 'emanual', 'queries.jsonl');
+  if (!fs.existsSync(corpusFile)) {
+    console.log('skipped: ../shared/eval/emanual not found');
+    return;
+  }
+  const passages = readJsonl(corpusFile, CorpusLine).slice(0, 150);
+  const inKb = new Set(passages.map((p) => p.id));
+  const questions = readJsonl(queriesFile, EvalQueryLine)
+    .filter((q) => q.gold_ids.some((g) => inKb.has(g)))
+    .slice(0, Number(arg('--llm-questions') ?? 2));
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'fieldbook-bench-ask-'));
+  const docs = path.join(work, 'docs');
+  fs.mkdirSync(docs);
+  passages.forEach((p, i) => fs.writeFileSync(path.join(docs, `${i}.md`), `# ${p.title}\n\n${p.text}\n`));
+  const fb = openFieldbook({ home: path.join(work, 'home'), embeddingModelRoots: [], llmModelRoots: [root] });
+  try {
+    await fb.ingest.ingest([docs]);
+    for (const m of models) {
+      const t0 = performance.now();
+      await fb.useLlmModel(m.name);
+      const rows: string[] = [];
+      for (const [i, q] of questions.entries()) {
+        const start = performance.now();
+        let passagesAt: number | null = null;
+        let firstAt: number | null = null;
+        const r = await fb.answers.ask(q.question, {
+          onPassages: () => (passagesAt ??= performance.now() - start),
+          onToken: () => (firstAt ??= performance.now() - start),
+        });
+        const t = r.timings;
+        const ttft = t.timeToFirstTokenMs ?? 0;
+        const decodeS = ((t.generationMs ?? 0) - ttft) / 1000;
+        const decode = ((t.tokens ?? 1) - 1) / Math.max(decodeS, 1e-3);
+        rows.push(
+          `  q${i + 1}${i === 0 ? ' (cold: loads the model)' : ''}: passages ${Math.round(passagesAt ?? -1)} ms, first token ${Math.round(firstAt ?? -1)} ms ` +
+            `(prompt ${t.contextTokens ?? '?'} context tokens at ${(((t.contextTokens ?? 0) / Math.max(ttft, 1)) * 1000).toFixed(0)} tokens/s), ` +
+            `decode ${decode.toFixed(1)} tokens/s over ${t.tokens} tokens, ${r.mode}`,
+        );
+      }
+      const bound = bandwidth / m.sizeBytes;
+      console.log(
+        `${m.name} (${m.quantization ?? '?'}, ${mb(m.sizeBytes)}), ready in ${((performance.now() - t0) / 1000).toFixed(1)} s; bandwidth bound ${bound.toFixed(1)} tokens/s`,
+      );
+      for (const row of rows) console.log(row);
+    }
+  } finally {
+    await fb.close();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
 }
 
 /** OCR: seconds per page and character error rate on the English scan with ground truth. */
@@ -442,9 +556,15 @@ async function main(): Promise<void> {
   console.log(
     `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${mb(os.totalmem())} RAM, Node ${process.version}`,
   );
+  if (args.includes('--only-models')) {
+    await benchEmbedding();
+    await benchLlm();
+    return;
+  }
   if (args.includes('--only-ocr')) {
     await benchOcr();
     await benchOcrImages();
+    await benchOcrScanShapes();
     return;
   }
   if (!args.includes('--skip-ingest')) await benchIngest();
@@ -453,6 +573,7 @@ async function main(): Promise<void> {
   if (!args.includes('--skip-ocr')) {
     await benchOcr();
     await benchOcrImages();
+    await benchOcrScanShapes();
   }
   for (const size of SIZES) await benchQueries(size);
   console.log(`\npeak RSS of the benchmark process: ${mb(process.resourceUsage().maxRSS * 1024)}`);

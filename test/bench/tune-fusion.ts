@@ -1,12 +1,17 @@
 /**
  * Tune hybrid fusion on real vectors (dev-only; needs `npm run models:fetch`):
- *   npx tsx test/bench/tune-fusion.ts --set drcd-dev --embedding-model models/embedding/NAME [--limit N]
+ *   npx tsx test/bench/tune-fusion.ts --set drcd-dev --embedding-model models/embedding/NAME
+ *     [--limit N] [--corpus-limit M] [--weights 0.5,1,2] [--rrf 10,60] [--depths 60,240]
  * Builds the evaluation knowledge base once, scores keyword and vector, then hybrid for every
  * combination of keyword weight, RRF constant and fusion depth. Prints one JSON line per setting.
+ * --corpus-limit subsamples the corpus (embedding every passage is the slow part on a CPU): the
+ * gold passages of the evaluated queries, then other passages in file order, M in all.
  */
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_SETTINGS } from '../../src-main/core/config';
-import { EvalQueryLine, readJsonl, withEvalKb } from '../../src-main/core/eval/eval-kb';
+import { CorpusLine, EvalQueryLine, readJsonl, withEvalKb } from '../../src-main/core/eval/eval-kb';
 import { scoreRetrieval } from '../../src-main/core/eval/retrieval-eval';
 import { evalDir } from '../support/paths';
 
@@ -28,9 +33,21 @@ const limit = Number(arg('--limit') ?? 0);
 const history = Number(arg('--history') ?? 0);
 let queries = readJsonl(path.join(dir, 'queries.jsonl'), EvalQueryLine);
 if (limit) queries = queries.slice(0, limit);
+let corpusFile = path.join(dir, 'corpus.jsonl');
+const corpusLimit = Number(arg('--corpus-limit') ?? 0);
+if (corpusLimit) {
+  const passages = readJsonl(corpusFile, CorpusLine);
+  const gold = new Set(queries.flatMap((q) => q.gold_ids));
+  const kept = [...passages.filter((p) => gold.has(p.id)), ...passages.filter((p) => !gold.has(p.id))].slice(
+    0,
+    Math.max(corpusLimit, gold.size),
+  );
+  corpusFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fieldbook-tune-')), 'corpus.jsonl');
+  fs.writeFileSync(corpusFile, kept.map((p) => JSON.stringify(p)).join('\n') + '\n');
+}
 
 await withEvalKb(
-  { corpusFile: path.join(dir, 'corpus.jsonl'), embeddingModelDir: model, onProgress: (m) => console.error(m) },
+  { corpusFile, embeddingModelDir: model, onProgress: (m) => console.error(m) },
   async ({ fb, idByPath, corpus }) => {
     const base = { set, model: path.basename(model), queries: queries.length, ...corpus };
     for (const mode of ['keyword', 'vector'] as const) {

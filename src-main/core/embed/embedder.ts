@@ -98,7 +98,8 @@ export function discoverEmbeddingModels(roots: string[]): {
   return { models, invalid };
 }
 
-const BATCH = 16;
+/** Texts per inference call when embedding passages (the bench uses the same for its reference). */
+export const EMBED_BATCH = 16;
 
 /** Load a model folder with transformers.js. `id` should carry the weights' hash. */
 export async function loadEmbedder(info: EmbeddingModelInfo, id: string): Promise<Embedder> {
@@ -128,9 +129,9 @@ export async function loadEmbedder(info: EmbeddingModelInfo, id: string): Promis
     },
     async embedPassages(texts, onProgress) {
       const out: Float32Array[] = [];
-      for (let i = 0; i < texts.length; i += BATCH) {
-        out.push(...(await run(texts.slice(i, i + BATCH).map((t) => info.passagePrefix + t))));
-        onProgress?.(Math.min(texts.length, i + BATCH), texts.length);
+      for (let i = 0; i < texts.length; i += EMBED_BATCH) {
+        out.push(...(await run(texts.slice(i, i + EMBED_BATCH).map((t) => info.passagePrefix + t))));
+        onProgress?.(Math.min(texts.length, i + EMBED_BATCH), texts.length);
       }
       return out;
     },
