@@ -89,6 +89,8 @@ export interface OcrSettings {
   languages: string[];
   /** Render resolution for OCR; 200–300 suits manuals. */
   dpi: number;
+  /** OCR time and decoded pixels allowed per file (default 600 s, 2000 megapixels); later pages are not read. */
+  budget?: { seconds: number; megapixels: number };
 }
 
 export interface Settings {

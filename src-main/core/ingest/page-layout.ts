@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { isCjkChar } from '../text/normalize';
 import { joinText } from './chunker';
-import type { OcrWord } from './ocr';
+import { wordsConfidence, type OcrWord } from './ocr';
 import type { Block, Box } from './types';
 
 /** A run of text on a page (a text-layer item or an OCR word), in points from the top-left corner. */
@@ -360,10 +360,10 @@ function ocrRuns(words: OcrWord[]): LayoutItem[] {
   return runs.map(({ str, x, top, w, size }) => ({ str, x, top, w, size }));
 }
 
-/** One page's text in reading order, from OCR words; carries the words' mean confidence. */
+/** One page's text in reading order, from OCR words; carries the words' mean confidence (`wordsConfidence`). */
 export function ocrPageLines(page: number, width: number, height: number, words: OcrWord[]): PageLines {
   const lines = pageLinesFrom(page, width, height, ocrRuns(words));
-  if (words.length) lines.ocrConfidence = words.reduce((a, w) => a + w.confidence, 0) / words.length;
+  if (words.length) lines.ocrConfidence = wordsConfidence(words);
   return lines;
 }
 

@@ -8,8 +8,8 @@
 import type { IngestLimits, OcrSettings } from '../config';
 import { FieldbookError } from '../errors';
 import { decodeForOcr, imagePage, MAX_OCR_PIXELS, probeImage, type ImagePage } from './image-file';
-import { recognizeImage } from './ocr';
-import { documentTitle, layoutBlocks, ocrPageLines, ocrWarning, type PageLines } from './page-layout';
+import { OcrPages } from './ocr-pages';
+import { documentTitle, layoutBlocks, type PageLines } from './page-layout';
 import type { Box, ParsedDocument } from './types';
 
 /**
@@ -47,7 +47,7 @@ export async function parseImage(
   const pageSizes: Array<{ w: number; h: number }> = [];
   /** Pixels per point, per page: layout works in points, boxes are stored in pixels. */
   const pixelsPerPoint = new Map<number, number>();
-  const ocrPages: Array<{ page: number; confidence: number }> = [];
+  const ocrPages = new OcrPages(ocr);
   const failures: Array<{ page: number; err: unknown }> = [];
   const emptyPages: number[] = [];
   const reduced: string[] = [];
@@ -57,19 +57,24 @@ export async function parseImage(
       pageSizes.push({ w: page.width, h: page.height });
       // Without a recorded resolution the picture is taken to be at the OCR resolution.
       const dpi = page.dpi ?? ocr.dpi;
-      const decoded = await decodeForOcr(data, fileName, page, ocrScale(page, ocr), dpi);
-      if (decoded.scale < 0.99 && page.width * page.height > MAX_OCR_PIXELS) {
-        reduced.push(
-          `${n} (${page.width} × ${page.height} → ${Math.round(page.width * decoded.scale)} × ${Math.round(page.height * decoded.scale)} px)`,
-        );
-      }
-      const words = await recognizeImage(decoded.png, ocr, 72 / (dpi * decoded.scale));
       pixelsPerPoint.set(n, dpi / 72);
-      if (words.length) {
-        const lines = ocrPageLines(n, (page.width * 72) / dpi, (page.height * 72) / dpi, words);
-        pages.push(lines);
-        ocrPages.push({ page: n, confidence: lines.ocrConfidence ?? 0 });
-      } else emptyPages.push(n);
+      const outcome = await ocrPages.imagePage(
+        n,
+        async () => {
+          const decoded = await decodeForOcr(data, fileName, page, ocrScale(page, ocr), dpi);
+          if (decoded.scale < 0.99 && page.width * page.height > MAX_OCR_PIXELS) {
+            reduced.push(
+              `${n} (${page.width} × ${page.height} → ${Math.round(page.width * decoded.scale)} × ${Math.round(page.height * decoded.scale)} px)`,
+            );
+          }
+          return { png: decoded.png, pointsPerPixel: 72 / (dpi * decoded.scale) };
+        },
+        page.width * page.height,
+        (page.width * 72) / dpi,
+        (page.height * 72) / dpi,
+      );
+      if (outcome.lines) pages.push(outcome.lines);
+      else emptyPages.push(n);
     } catch (err) {
       // A single image fails with its own error; a TIFF page that cannot be read is reported and the rest count.
       if (pageCount === 1) throw err;
@@ -81,12 +86,11 @@ export async function parseImage(
   if (pages.length === 0) {
     const first = failures[0];
     if (first && failures.length === pageCount) throw first.err;
-    throw new FieldbookError('IMAGE_NO_TEXT', {
-      file: fileName,
-      ...(pageCount > 1 ? { detail: `${pageCount} pages` } : {}),
-    });
+    const detail = [pageCount > 1 ? `${pageCount} pages` : '', ...ocrPages.warnings()].filter(Boolean).join('; ');
+    throw new FieldbookError('IMAGE_NO_TEXT', { file: fileName, ...(detail ? { detail } : {}) });
   }
   const blocks = layoutBlocks(pages);
+  ocrPages.boxesToPage(blocks);
   for (const block of blocks) {
     const factor = block.page === null ? undefined : pixelsPerPoint.get(block.page);
     if (factor !== undefined) block.boxes = block.boxes.map((b) => scaleBox(b, factor));
@@ -95,10 +99,10 @@ export async function parseImage(
   if (failures.length) {
     warnings.push(`Pages that could not be read: ${failures.map((f) => `${f.page} (${message(f.err)})`).join(', ')}`);
   }
-  if (emptyPages.length) warnings.push(`No text recognised on page ${emptyPages.join(', ')}`);
+  const noText = emptyPages.filter((p) => !ocrPages.noted(p));
+  if (noText.length) warnings.push(`No text recognised on page ${noText.join(', ')}`);
   if (reduced.length) warnings.push(`Very large pages reduced for OCR: ${reduced.join(', ')}`);
-  const ocrNote = ocrWarning(ocrPages);
-  if (ocrNote) warnings.push(ocrNote);
+  warnings.push(...ocrPages.warnings());
   return {
     type: 'image',
     title: documentTitle(blocks, null, fileName),

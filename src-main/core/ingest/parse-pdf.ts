@@ -8,16 +8,8 @@ import path from 'node:path';
 import { getDocument, type PDFDocumentProxy, type PDFPageProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { IngestLimits, OcrSettings } from '../config';
 import { FieldbookError } from '../errors';
-import { ocrPdfPage } from './ocr';
-import {
-  documentTitle,
-  layoutBlocks,
-  ocrPageLines,
-  ocrWarning,
-  pageLinesFrom,
-  type LayoutItem,
-  type PageLines,
-} from './page-layout';
+import { OcrPages } from './ocr-pages';
+import { documentTitle, layoutBlocks, pageLinesFrom, type LayoutItem, type PageLines } from './page-layout';
 import type { ParsedDocument } from './types';
 
 const pdfjsRoot = path.dirname(createRequire(import.meta.url).resolve('pdfjs-dist/package.json'));
@@ -95,8 +87,7 @@ export async function parsePdf(
     }
     const pages: PageLines[] = [];
     const pageSizes: Array<{ w: number; h: number }> = [];
-    const ocrPages: Array<{ page: number; confidence: number }> = [];
-    const ocrFailures: string[] = [];
+    const ocrPages = ocr?.enabled ? new OcrPages(ocr) : null;
     const emptyPages: number[] = [];
     // A page pdf.js cannot read (broken page tree, damaged content) is reported; the others count.
     const unreadablePages: Array<{ page: number; detail: string }> = [];
@@ -125,19 +116,12 @@ export async function parsePdf(
       pageSizes.push({ w: viewport.width, h: viewport.height });
       const textChars = items.reduce((acc, it) => acc + it.str.trim().length, 0);
       let pageLines = pageLinesFrom(n, viewport.width, viewport.height, items);
+      // OCR reads the parts of the page the text layer does not cover (scanned pages and scanned
+      // bodies under a few words of text); a page OCR cannot read is reported, the others count.
+      const read = ocrPages ? await ocrPages.pdfPage(pdf, page, n, items) : null;
       page.cleanup();
-      if (textChars < 3 && ocr?.enabled) {
-        // No text layer: read the page image.
-        // A page that OCR cannot read is reported; the other pages still count.
-        const words = await ocrPdfPage(pdf, n, ocr).catch((err: unknown) => {
-          ocrFailures.push(`${n} (${err instanceof Error ? err.message : String(err)})`);
-          return [];
-        });
-        if (words.length) {
-          pageLines = ocrPageLines(n, viewport.width, viewport.height, words);
-          ocrPages.push({ page: n, confidence: pageLines.ocrConfidence ?? 0 });
-        } else emptyPages.push(n);
-      } else if (textChars < 3) emptyPages.push(n);
+      if (read?.lines) pageLines = read.lines;
+      if (textChars < 3 && !read?.lines) emptyPages.push(n);
       pages.push(pageLines);
       onPage?.({ page: n, pages: pdf.numPages });
     }
@@ -160,10 +144,16 @@ export async function parsePdf(
     if (unreadablePages.length > 0) {
       warnings.push(`Pages that could not be read (damaged): ${unreadablePages.map((p) => p.page).join(', ')}`);
     }
-    if (emptyPages.length > 0) warnings.push(`Pages without a text layer (need OCR): ${emptyPages.join(', ')}`);
-    if (ocrFailures.length > 0) warnings.push(`OCR failed on page ${ocrFailures.join(', ')}`);
-    const ocrNote = ocrWarning(ocrPages);
-    if (ocrNote) warnings.push(ocrNote);
+    ocrPages?.boxesToPage(blocks);
+    const noText = emptyPages.filter((p) => !ocrPages?.noted(p));
+    if (noText.length > 0) {
+      warnings.push(
+        ocrPages
+          ? `No text recognised on page ${noText.join(', ')}`
+          : `Pages without a text layer (need OCR): ${noText.join(', ')}`,
+      );
+    }
+    warnings.push(...(ocrPages?.warnings() ?? []));
     return { type: 'pdf', title, pages: pdf.numPages, pageSizes, blocks, warnings };
   } finally {
     await pdf.destroy();

@@ -1,0 +1,129 @@
+/**
+ * Where a PDF page paints images, from its operator list (the current transform is tracked
+ * through save/restore, cm and form XObjects; an image fills the unit square of its
+ * transform). Used to decide which part of a page needs OCR: a scanned body under a few
+ * words of real text (a stamp, a header) is an image region holding no text-layer text.
+ */
+import { OPS } from 'pdfjs-dist/legacy/build/pdf.mjs';
+import type { PDFPageProxy } from 'pdfjs-dist/types/src/display/api';
+import type { LayoutItem } from './page-layout';
+
+/** A rectangle in viewport points (top-left origin), like layout items. */
+export interface Region {
+  x: number;
+  top: number;
+  w: number;
+  h: number;
+}
+
+type PageViewport = ReturnType<PDFPageProxy['getViewport']>;
+
+type Matrix = [number, number, number, number, number, number];
+
+const IDENTITY: Matrix = [1, 0, 0, 1, 0, 0];
+
+function multiply(m: Matrix, n: Matrix): Matrix {
+  return [
+    m[0] * n[0] + m[2] * n[1],
+    m[1] * n[0] + m[3] * n[1],
+    m[0] * n[2] + m[2] * n[3],
+    m[1] * n[2] + m[3] * n[3],
+    m[0] * n[4] + m[2] * n[5] + m[4],
+    m[1] * n[4] + m[3] * n[5] + m[5],
+  ];
+}
+
+function asMatrix(value: unknown): Matrix | null {
+  if (!value || typeof value !== 'object' || !('length' in value)) return null;
+  const arr = Array.from(value as ArrayLike<number>);
+  return arr.length === 6 && arr.every((v) => Number.isFinite(v)) ? (arr as Matrix) : null;
+}
+
+const IMAGE_OPS = new Set<number>([
+  OPS.paintImageXObject,
+  OPS.paintInlineImageXObject,
+  OPS.paintImageMaskXObject,
+  OPS.paintImageXObjectRepeat,
+  OPS.paintImageMaskXObjectRepeat,
+  OPS.paintSolidColorImageMask,
+]);
+
+/** Images painted on the page, as rectangles clipped to the page, in viewport points. */
+export async function imageRegions(page: PDFPageProxy, viewport: PageViewport): Promise<Region[]> {
+  const list = await page.getOperatorList();
+  const stack: Matrix[] = [];
+  let ctm: Matrix = (asMatrix(viewport.transform) ?? IDENTITY) as Matrix;
+  const regions: Region[] = [];
+  for (let i = 0; i < list.fnArray.length; i++) {
+    const fn = list.fnArray[i];
+    const args = list.argsArray[i] as unknown[] | null;
+    if (fn === OPS.save) stack.push(ctm);
+    else if (fn === OPS.restore) ctm = stack.pop() ?? ctm;
+    else if (fn === OPS.transform) {
+      const m = asMatrix(args);
+      if (m) ctm = multiply(ctm, m);
+    } else if (fn === OPS.paintFormXObjectBegin) {
+      stack.push(ctm);
+      const m = asMatrix(args?.[0]);
+      if (m) ctm = multiply(ctm, m);
+    } else if (fn === OPS.paintFormXObjectEnd) ctm = stack.pop() ?? ctm;
+    else if (fn !== undefined && IMAGE_OPS.has(fn)) {
+      const corners = [
+        [0, 0],
+        [1, 0],
+        [0, 1],
+        [1, 1],
+      ].map(([u = 0, v = 0]) => [ctm[0] * u + ctm[2] * v + ctm[4], ctm[1] * u + ctm[3] * v + ctm[5]] as const);
+      const xs = corners.map((c) => c[0]);
+      const ys = corners.map((c) => c[1]);
+      const x0 = Math.max(0, Math.min(...xs));
+      const y0 = Math.max(0, Math.min(...ys));
+      const x1 = Math.min(viewport.width, Math.max(...xs));
+      const y1 = Math.min(viewport.height, Math.max(...ys));
+      if (x1 > x0 && y1 > y0) regions.push({ x: x0, top: y0, w: x1 - x0, h: y1 - y0 });
+    }
+  }
+  return regions;
+}
+
+/** Whether a text run's centre lies in the region. */
+export function inRegion(r: Region, it: Pick<LayoutItem, 'x' | 'top' | 'w' | 'size'>): boolean {
+  const cx = it.x + it.w / 2;
+  const cy = it.top + it.size / 2;
+  return cx >= r.x && cx <= r.x + r.w && cy >= r.top && cy <= r.top + r.h;
+}
+
+/** Share of the page's area covered by text runs (each run's width × size). */
+export function textCoverage(items: LayoutItem[], width: number, height: number): number {
+  return items.reduce((a, it) => a + Math.max(0, it.w) * it.size, 0) / Math.max(1, width * height);
+}
+
+/** A page whose text runs cover at least this share of it is a text page: no image check. */
+const TEXT_PAGE_COVERAGE = 0.15;
+/** Image regions smaller than this share of the page (logos, icons) are not read by OCR. */
+const MIN_REGION_SHARE = 0.05;
+/** Text-layer characters per square point under which an image region counts as unread (a text page holds ≈ 0.015). */
+const UNREAD_DENSITY = 0.002;
+
+/**
+ * Which parts of a PDF page to read by OCR: null when the text layer covers it; else the
+ * image regions that hold (almost) no text-layer text, or the whole page when it has no
+ * text layer and no large images (vector-drawn text, a blank page).
+ */
+export async function regionsToRead(
+  page: PDFPageProxy,
+  viewport: PageViewport,
+  items: LayoutItem[],
+): Promise<Region[] | null> {
+  const chars = items.reduce((a, it) => a + it.str.trim().length, 0);
+  if (chars >= 3 && textCoverage(items, viewport.width, viewport.height) >= TEXT_PAGE_COVERAGE) return null;
+  const pageArea = viewport.width * viewport.height;
+  const unread = (await imageRegions(page, viewport)).filter((r) => {
+    const area = r.w * r.h;
+    if (area < pageArea * MIN_REGION_SHARE) return false;
+    const inside = items.filter((it) => inRegion(r, it)).reduce((a, it) => a + it.str.trim().length, 0);
+    return inside < area * UNREAD_DENSITY;
+  });
+  if (unread.length > 0) return unread;
+  return chars < 3 ? [{ x: 0, top: 0, w: viewport.width, h: viewport.height }] : null;
+}
