@@ -190,6 +190,16 @@ describe.skipIf(!hasChromium)('issue 15: the desktop UI in Chromium', () => {
             expect(await p.locator('nav.nav .nav-button').count()).toBe(7);
           }
           await shot(p, `04-header-${size.name}-${locale}`);
+          // The switch-role dialog fits and is readable at this size too.
+          await p.locator('.role-button').click();
+          await p.locator('.menu-panel .menu-item').nth(1).click();
+          const dialog = p.getByRole('dialog');
+          await dialog.waitFor();
+          const d = await dialog.boundingBox();
+          expect(d && d.x >= 0 && d.x + d.width <= size.viewport.width, `dialog on screen (${size.name})`).toBe(true);
+          await shot(p, `05-role-dialog-${size.name}-${locale}`);
+          await p.keyboard.press('Escape');
+          await dialog.waitFor({ state: 'detached' });
         } finally {
           await context.close();
         }
@@ -219,7 +229,7 @@ describe.skipIf(!hasChromium)('issue 15: the desktop UI in Chromium', () => {
       await page.keyboard.press(i % 3 === 2 ? 'Shift+Tab' : 'Tab');
       expect(await dialog.evaluate((d) => d.contains(document.activeElement)), `Tab ${i + 1}`).toBe(true);
     }
-    await shot(page, '05-citation-modal-1366');
+    await shot(page, '06-citation-modal-1366');
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
     expect(await chip.evaluate((c) => c === document.activeElement)).toBe(true);
@@ -234,7 +244,7 @@ describe.skipIf(!hasChromium)('issue 15: the desktop UI in Chromium', () => {
     await page.locator('header').getByRole('button', { name: '技術人員' }).waitFor();
     expect(await page.locator('nav.nav .nav-button').allTextContents()).toEqual(['提問', '文件庫', '模型', '設定']);
     expect(await page.getByRole('button', { name: '檢查完整性' }).count()).toBe(0);
-    await shot(page, '06-role-timed-out-1366');
+    await shot(page, '07-role-timed-out-1366');
     // The USB page is gone with the role, so it cannot claim that no publisher is trusted.
     expect(await page.locator('nav.nav').getByRole('button', { name: 'USB 匯入' }).count()).toBe(0);
   });
