@@ -58,8 +58,6 @@ export interface HttpBridgeOptions {
   session: AccessSession;
   /** Require an X-Api-Key on every request (mandatory on any non-loopback address). */
   requireApiKeys?: boolean;
-  /** The UI secret (tests); by default 32 random bytes per start. */
-  uiSecret?: string;
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -88,7 +86,8 @@ export async function startHttpBridge(api: Api, opts: HttpBridgeOptions): Promis
   }
   const requireKeys = opts.requireApiKeys === true;
   const keySessions = new Map<string, AccessSession>();
-  const uiSecret = opts.uiSecret ?? randomBytes(32).toString('base64url');
+  /** This launch's UI secret: 32 random bytes. */
+  const uiSecret = randomBytes(32).toString('base64url');
   /**
    * The caller's session: the local UI session for a caller holding the UI secret, or the fixed
    * role of a valid API key (null = refused).
