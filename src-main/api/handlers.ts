@@ -521,7 +521,7 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
       const lock = elevateLocks.get(s);
       const now = Date.now();
       if (lock && lock.until > now)
-        throw new FieldbookError('ACCESS_DENIED', {
+        throw new FieldbookError('ELEVATION_LOCKED', {
           detail: `too many wrong passphrases: try again in ${Math.ceil((lock.until - now) / 1000)} s`,
         });
       if (!s.elevate(input.role, input.passphrase)) {
@@ -529,7 +529,9 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
         // After 5 wrong guesses in a row, each further guess waits 30 s more (scrypt also costs ~0.25 s each).
         elevateLocks.set(s, { failures, until: failures >= 5 ? now + 30_000 * (failures - 4) : 0 });
         audit(s, 'role.elevate-failed', input.role, { failures });
-        throw new FieldbookError('ACCESS_DENIED', { detail: 'wrong passphrase, or no passphrase set for this role' });
+        throw new FieldbookError('PASSPHRASE_WRONG', {
+          detail: 'wrong passphrase, or no passphrase set for this role',
+        });
       }
       elevateLocks.delete(s);
       audit(s, 'role.elevate', input.role);

@@ -296,6 +296,18 @@ const ERROR_TABLE = {
     hintEn: 'Ask a reviewer or administrator, or switch role with their passphrase.',
     hintZh: '請洽審核人員或管理員，或以其通行密碼切換角色。',
   },
+  PASSPHRASE_WRONG: {
+    en: 'The passphrase is wrong, or none is set for this role',
+    zh: '通行密碼錯誤，或此角色尚未設定通行密碼',
+    hintEn: 'Check the passphrase (and Caps Lock) and try again. After 5 wrong tries in a row you must wait.',
+    hintZh: '請確認通行密碼（及大寫鎖定）後再試一次。連續錯誤 5 次後需等待一段時間。',
+  },
+  ELEVATION_LOCKED: {
+    en: 'Too many wrong passphrases in a row',
+    zh: '通行密碼連續錯誤太多次',
+    hintEn: 'Wait at least 30 seconds, then try again; each further wrong passphrase adds 30 seconds.',
+    hintZh: '請至少等待 30 秒後再試；之後每再錯一次，等待時間增加 30 秒。',
+  },
   DATABASE_NEWER: {
     en: 'The knowledge base was created by a newer version of Fieldbook',
     zh: '知識庫由較新版本的 Fieldbook 建立',

@@ -360,6 +360,24 @@ describe('issue 15: the desktop UI as its users meet it', () => {
     expect(error.textContent).not.toMatch(/needs the|current:|reader/);
   });
 
+  it('issue 15.10: a wrong passphrase is called a wrong passphrase (not a role refusal)', async () => {
+    results.elevate = failWith({
+      code: 'PASSPHRASE_WRONG',
+      message: '通行密碼錯誤，或此角色尚未設定通行密碼',
+      hint: '請確認通行密碼（及大寫鎖定）後再試一次。連續錯誤 5 次後需等待一段時間。',
+      detail: 'wrong passphrase, or no passphrase set for this role',
+    });
+    await renderApp();
+    fireEvent.click(await within(header()).findByRole('button', { name: '技術人員' }));
+    const dialog = await screen.findByRole('dialog', { name: '切換角色' });
+    fireEvent.change(within(dialog).getByLabelText('通行密碼'), { target: { value: 'wrong-guess' } });
+    fireEvent.click(within(dialog).getByRole('button', { name: '切換角色' }));
+    const alert = await within(dialog).findByRole('alert');
+    expect(alert.textContent).toBe(
+      '通行密碼錯誤，或此角色尚未設定通行密碼 — 請確認通行密碼（及大寫鎖定）後再試一次。連續錯誤 5 次後需等待一段時間。',
+    );
+  });
+
   it('issue 15.11: a technician sees no add/edit/re-index/remove buttons and no Save in Settings', async () => {
     await renderApp();
     fireEvent.click(within(header()).getByRole('button', { name: '文件庫' }));

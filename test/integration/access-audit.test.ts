@@ -61,7 +61,7 @@ describe('roles, clearance and audit', () => {
       code: 'ACCESS_DENIED',
     });
     await expect(call('elevate', { role: 'admin', passphrase: 'wrong-guess' })).rejects.toMatchObject({
-      code: 'ACCESS_DENIED',
+      code: 'PASSPHRASE_WRONG',
     });
     // A reader may still change the language.
     await call('updateSettings', { locale: 'en' });

@@ -95,11 +95,11 @@ describe('access hardening', () => {
     const guesser = session('guesser');
     for (let i = 0; i < 5; i++)
       await expect(call(guesser, 'elevate', { role: 'admin', passphrase: `guess-${i}` })).rejects.toMatchObject({
-        code: 'ACCESS_DENIED',
+        code: 'PASSPHRASE_WRONG',
       });
     // Even the right passphrase waits now.
     await expect(call(guesser, 'elevate', { role: 'admin', passphrase: 'admin-pass-123' })).rejects.toMatchObject({
-      code: 'ACCESS_DENIED',
+      code: 'ELEVATION_LOCKED',
       detail: expect.stringMatching(/try again in \d+ s/),
     });
     expect(await call<{ role: string }>(guesser, 'session', {})).toMatchObject({ role: 'reader' });
