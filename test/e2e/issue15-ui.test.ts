@@ -190,6 +190,11 @@ describe.skipIf(!hasChromium)('issue 15: the desktop UI in Chromium', () => {
             expect(await p.locator('nav.nav .nav-button').count()).toBe(7);
           }
           await shot(p, `04-header-${size.name}-${locale}`);
+          // The question box starts on the first screen (at 200 % it comes before history and filters).
+          const askBox = await p.locator('form.ask-box textarea').boundingBox();
+          expect(askBox && askBox.y < size.viewport.height, `question box on the first screen (${size.name})`).toBe(
+            true,
+          );
           // The switch-role dialog fits and is readable at this size too.
           await p.locator('.role-button').click();
           await p.locator('.menu-panel .menu-item').nth(1).click();
