@@ -174,10 +174,11 @@ export async function startHttpBridge(api: Api, opts: HttpBridgeOptions): Promis
     }
     const session = sessionOf(req, url);
     if (!session) {
-      const detail = requireKeys
-        ? 'missing or unknown X-Api-Key'
-        : `missing or wrong ${UI_SESSION_HEADER}: open the address "fieldbook serve" printed`;
-      const error = describeError(new FieldbookError('ACCESS_DENIED', { detail }));
+      const error = describeError(
+        requireKeys
+          ? new FieldbookError('ACCESS_DENIED', { detail: 'missing or unknown X-Api-Key' })
+          : new FieldbookError('UI_SESSION_REQUIRED', { detail: `missing or wrong ${UI_SESSION_HEADER}` }),
+      );
       send(res, 401, JSON.stringify({ ok: false, error }));
       return;
     }

@@ -290,6 +290,12 @@ const ERROR_TABLE = {
     hintEn: 'Only the key that first published a knowledge base may update it. Do not use this bundle; report it to IT.',
     hintZh: '只有最初發布此知識庫的金鑰可以更新它。請勿使用此更新包，並通報 IT。',
   },
+  UI_SESSION_REQUIRED: {
+    en: 'This browser tab was not opened from the address Fieldbook printed',
+    zh: '此瀏覽器分頁不是從 Fieldbook 顯示的網址開啟的',
+    hintEn: 'Open the address "npm run serve" printed (it ends in #session=…); after a restart, use the new one.',
+    hintZh: '請開啟「npm run serve」顯示的網址（結尾為 #session=…）；重新啟動後請使用新的網址。',
+  },
   ACCESS_DENIED: {
     en: 'Your role is not allowed to do this',
     zh: '您的角色無權執行此操作',

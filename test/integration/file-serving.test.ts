@@ -287,7 +287,9 @@ describe('issue 14: file reads, data at rest, UI session', () => {
       const secret = new URL(ui.uiUrl).hash.replace(/^#session=/, '');
       expect(secret.length).toBeGreaterThanOrEqual(40);
       expect(ui.uiUrl.startsWith(`${ui.url}/#session=`)).toBe(true);
-      expect((await post(ui, 'status')).status).toBe(401);
+      const refused = await post(ui, 'status');
+      expect(refused.status).toBe(401);
+      expect(JSON.parse(refused.body)).toMatchObject({ ok: false, error: { code: 'UI_SESSION_REQUIRED' } });
       expect((await post(ui, 'session', { [UI_SESSION_HEADER]: 'guess' })).status).toBe(401);
       expect((await get(ui, '/api/events')).status).toBe(401);
       expect((await get(ui, '/api/events?session=guess')).status).toBe(401);
