@@ -7,7 +7,7 @@
  * knowledge base is the previous or the new version whole (never a mix), and every library
  * file matches its hash (files cut short after the commit are finished when the folder opens).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -132,6 +132,23 @@ describe('kill -9 during a bundle apply', () => {
       const pc = await preparePc(at.replace(/\W+/g, '-'));
       const killed = cli(pc.home, ['bundle', 'apply', pc.bundleId], { FIELDBOOK_TEST_CRASH_AT: at });
       expect(killed.signal, String(killed.stderr)).toBe('SIGKILL');
+      if (at === 'files:0') {
+        // While the process that applies is still running (the app, when the CLI opens the same
+        // folder), opening the folder elsewhere leaves its quarantine alone.
+        const owner = path.join(pc.home, 'staging', pc.bundleId, 'applying.pid');
+        expect(Number(fs.readFileSync(owner, 'utf8'))).toBe(killed.pid);
+        const alive = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+        try {
+          fs.writeFileSync(owner, String(alive.pid));
+          const other = openFieldbook({ home: pc.home, embeddingModelRoots: [], llmModelRoots: [] });
+          expect(other.bundleFilesFinished).toMatchObject({ bundles: 0, files: 0 });
+          await other.close();
+          expect(fs.existsSync(owner)).toBe(true);
+        } finally {
+          alive.kill('SIGKILL');
+          await new Promise((resolve) => alive.once('exit', resolve));
+        }
+      }
       const after = await inspect(pc.home);
       expect(after.integrity).toBe('ok');
       const want = expected === 'new' ? v2.manifest : v1.manifest;

@@ -5,6 +5,7 @@
  * refused, a second publisher taking over another's knowledge base, a reviewer deciding on
  * restricted documents, and a manifest with a file in a subfolder.
  */
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -299,11 +300,14 @@ describe('USB bundle review findings (issue 14)', () => {
     expect(err).toMatchObject({ code: 'BUNDLE_UNSAFE', detail: expect.stringMatching(/directly inside files\//) });
     const staging = path.join(pc.home, 'staging');
     expect(fs.existsSync(staging) ? fs.readdirSync(staging) : []).toEqual([]);
-    // Leftovers of a staging cut short by a crash are removed when the data folder is opened.
-    fs.mkdirSync(path.join(staging, `${randomUUID()}.partial`, 'files'), { recursive: true });
-    fs.mkdirSync(path.join(staging, 'unpack-1234'), { recursive: true });
+    // Leftovers of a staging or unpack cut short by a crash are removed when the data folder is
+    // opened; the same work of a process still running (the app, while the CLI opens) is kept.
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid as number;
+    const leftovers = [`${randomUUID()}.partial-${dead}-${randomUUID()}`, `unpack-${dead}-${randomUUID()}`];
+    const running = [`${randomUUID()}.partial-${process.pid}-${randomUUID()}`, `unpack-${process.pid}-${randomUUID()}`];
+    for (const name of [...leftovers, ...running]) fs.mkdirSync(path.join(staging, name, 'files'), { recursive: true });
     const reopened = openFieldbook({ home: pc.home, embeddingModelRoots: [], llmModelRoots: [] });
     await reopened.close();
-    expect(fs.readdirSync(staging)).toEqual([]);
+    expect(fs.readdirSync(staging).sort()).toEqual(running.sort());
   });
 });

@@ -251,7 +251,8 @@ export async function unpackBundle(
   limits: ArchiveLimits,
   expected?: ReadonlyMap<string, number>,
 ): Promise<string> {
-  const dest = path.join(workDir, `unpack-${randomUUID()}`);
+  // Tagged with this process's id: a leftover of a dead process is removed when the data folder opens.
+  const dest = path.join(workDir, `unpack-${process.pid}-${randomUUID()}`);
   fs.mkdirSync(dest, { recursive: true });
   try {
     await unpackInto(archiveFile, dest, limits, expected);

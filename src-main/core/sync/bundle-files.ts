@@ -9,6 +9,7 @@
  * Each file is written to `<target>.incoming`, checked against its SHA-256 and renamed into
  * place, so a target is always either its old or its new content.
  */
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { FieldbookError } from '../errors';
@@ -19,6 +20,43 @@ import { libraryPath, Manifest, safeBundlePath, type BundleManifest, type ModelP
 
 export function stagingDir(home: string, bundleId: string): string {
   return path.join(home, 'staging', bundleId);
+}
+
+/** Inside a quarantine folder: the id of the process applying it (removed with the folder). */
+const OWNER_FILE = 'applying.pid';
+
+/** Whether a process is running (what a running process is writing is never taken for a leftover). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Mark a quarantine as being applied by this process (another process opening the folder leaves it alone). */
+export function claimStaging(staging: string): void {
+  fs.writeFileSync(path.join(staging, OWNER_FILE), String(process.pid));
+}
+
+/** Whether another running process is applying this quarantine right now (the app while the CLI opens the folder). */
+function appliedElsewhere(staging: string): boolean {
+  const pid = Number(fs.readFileSync(path.join(staging, OWNER_FILE), { encoding: 'utf8', flag: 'r' }).trim());
+  return Number.isInteger(pid) && pid > 0 && pid !== process.pid && isRunning(pid);
+}
+
+/** A folder name tagged with this process's id, so a leftover can be told from work in progress. */
+export function processTagged(prefix: string, suffix = ''): string {
+  return `${prefix}${process.pid}-${randomUUID()}${suffix}`;
+}
+
+/** A leftover of an unpack or a staging copy whose process is gone (untagged names come from older versions). */
+function isLeftover(name: string): boolean {
+  const m = /^unpack-(?:(\d+)-)?|\.partial-(\d+)-/.exec(name);
+  if (!m) return false;
+  const pid = Number(m[1] ?? m[2] ?? 0);
+  return pid === 0 || (pid !== process.pid && !isRunning(pid));
 }
 
 /** Where a model pack's files are installed. */
@@ -135,8 +173,7 @@ export function finishAppliedBundles(db: Db, home: string): FinishReport {
   if (!fs.existsSync(root)) return report;
   // An archive being unpacked or a bundle being copied into quarantine when the process died.
   for (const name of fs.readdirSync(root))
-    if (name.startsWith('unpack-') || name.endsWith('.partial'))
-      fs.rmSync(path.join(root, name), { recursive: true, force: true });
+    if (isLeftover(name)) fs.rmSync(path.join(root, name), { recursive: true, force: true });
   const applied = db
     .prepare("SELECT bundle_id AS bundleId, manifest FROM bundle_imports WHERE status = 'applied'")
     .all() as Array<{
@@ -144,7 +181,9 @@ export function finishAppliedBundles(db: Db, home: string): FinishReport {
     manifest: string;
   }>;
   for (const b of applied) {
-    if (!fs.existsSync(stagingDir(home, b.bundleId))) continue;
+    const staging = stagingDir(home, b.bundleId);
+    if (!fs.existsSync(staging)) continue;
+    if (fs.existsSync(path.join(staging, OWNER_FILE)) && appliedElsewhere(staging)) continue;
     report.bundles++;
     try {
       report.files += finishBundleFiles(db, home, b.bundleId, Manifest.parse(JSON.parse(b.manifest)));

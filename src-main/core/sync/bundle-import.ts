@@ -27,7 +27,7 @@ import { durableTransaction, type Db } from '../store/db';
 import { ensureVectorSpace, getMeta, setMeta } from '../store/vectors';
 import { sha256File } from '../util/hash';
 import { ARCHIVE_EXTENSION } from './bundle-archive';
-import { finishBundleFiles, modelApproval, modelRoot, stagingDir } from './bundle-files';
+import { claimStaging, finishBundleFiles, modelApproval, modelRoot, processTagged, stagingDir } from './bundle-files';
 import {
   IndexFile,
   labelFingerprint,
@@ -117,8 +117,7 @@ export async function stageBundle(
 
 /** Copy every file the manifest lists into a new quarantine folder; nothing is left behind on failure. */
 function copyToQuarantine(dir: string, staging: string, manifest: BundleManifest): void {
-  const partial = `${staging}.partial`;
-  fs.rmSync(partial, { recursive: true, force: true });
+  const partial = path.join(path.dirname(staging), processTagged(`${path.basename(staging)}.partial-`));
   try {
     fs.mkdirSync(partial, { recursive: true });
     fs.copyFileSync(path.join(dir, 'manifest.json'), path.join(partial, 'manifest.json'));
@@ -518,6 +517,8 @@ export async function applyBundle(bundleId: string, deps: ApplyDeps): Promise<Ap
     // The version being replaced, for rollback: database, library files and replaced model files.
     await preserveLibraryFiles(db, home);
     await takeSnapshot(db, home, before, replaced);
+    // Until its files are in place, another process opening the data folder leaves this quarantine alone.
+    claimStaging(staging);
     report('commit', parsed.length, approved.length);
     durableTransaction(db, () => {
       // Checked again at commit: another bundle may have been applied since the checks above.
