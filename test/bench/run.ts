@@ -382,9 +382,10 @@ async function memoryBandwidth(): Promise<number> {
 }
 
 /**
- * Each GGUF in models/llm through the real ask pipeline on a small knowledge base (emanual
- * passages, keyword search): time to passages, time to first generated token, prompt and decode
- * speed, and decode against the bandwidth bound (model bytes ÷ measured memory bandwidth).
+ * Each GGUF in models/llm through the real ask pipeline on a small knowledge base (emanual and
+ * drcd-dev passages, keyword search): time to passages, time to first generated token, prompt and
+ * decode speed, decode against the bandwidth bound (model bytes ÷ measured memory bandwidth), and
+ * how often a zh-TW answer had to be converted from Simplified Chinese.
  */
 async function benchLlm(): Promise<void> {
   const llmRoot = path.join(repoRoot, 'models', 'llm');
@@ -398,17 +399,24 @@ async function benchLlm(): Promise<void> {
   }
   const bandwidth = await memoryBandwidth();
   console.log(`\n## LLM answers (memory read bandwidth measured here: ${(bandwidth / 1e9).toFixed(1)} GB/s)`);
-  const corpusFile = path.join(evalDir, 'emanual', 'corpus.jsonl');
-  const queriesFile = path.join(evalDir, 'emanual', 'queries.jsonl');
-  if (!fs.existsSync(corpusFile)) {
-    console.log('skipped: ../shared/eval/emanual not found');
+  if (!fs.existsSync(path.join(evalDir, 'emanual')) || !fs.existsSync(path.join(evalDir, 'drcd-dev'))) {
+    console.log('skipped: ../shared/eval/{emanual,drcd-dev} not found');
     return;
   }
-  const passages = readJsonl(corpusFile, CorpusLine).slice(0, 150);
-  const inKb = new Set(passages.map((p) => p.id));
-  const questions = readJsonl(queriesFile, EvalQueryLine)
-    .filter((q) => q.gold_ids.some((g) => inKb.has(g)))
-    .slice(0, Number(arg('--llm-questions') ?? 2));
+  const perSet = Number(arg('--llm-questions') ?? 2);
+  const passages: Array<{ title: string; text: string }> = [];
+  const questions: string[] = [];
+  for (const set of ['emanual', 'drcd-dev']) {
+    const setPassages = readJsonl(path.join(evalDir, set, 'corpus.jsonl'), CorpusLine).slice(0, 100);
+    const inKb = new Set(setPassages.map((p) => p.id));
+    passages.push(...setPassages);
+    questions.push(
+      ...readJsonl(path.join(evalDir, set, 'queries.jsonl'), EvalQueryLine)
+        .filter((q) => q.gold_ids.some((g) => inKb.has(g)))
+        .slice(0, perSet)
+        .map((q) => q.question),
+    );
+  }
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'fieldbook-bench-ask-'));
   const docs = path.join(work, 'docs');
   fs.mkdirSync(docs);
@@ -420,22 +428,29 @@ async function benchLlm(): Promise<void> {
       const t0 = performance.now();
       await fb.useLlmModel(m.name);
       const rows: string[] = [];
+      let zh = 0;
+      let converted = 0;
       for (const [i, q] of questions.entries()) {
         const start = performance.now();
         let passagesAt: number | null = null;
         let firstAt: number | null = null;
-        const r = await fb.answers.ask(q.question, {
+        const r = await fb.answers.ask(q, {
           onPassages: () => (passagesAt ??= performance.now() - start),
           onToken: () => (firstAt ??= performance.now() - start),
         });
         const t = r.timings;
+        if (r.language === 'zh-TW' && r.mode === 'generative') {
+          zh++;
+          if ((t.simplifiedCharsConverted ?? 0) > 0) converted++;
+        }
         const ttft = t.timeToFirstTokenMs ?? 0;
         const decodeS = ((t.generationMs ?? 0) - ttft) / 1000;
         const decode = ((t.tokens ?? 1) - 1) / Math.max(decodeS, 1e-3);
         rows.push(
           `  q${i + 1}${i === 0 ? ' (cold: loads the model)' : ''}: passages ${Math.round(passagesAt ?? -1)} ms, first token ${Math.round(firstAt ?? -1)} ms ` +
             `(prompt ${t.contextTokens ?? '?'} context tokens at ${(((t.contextTokens ?? 0) / Math.max(ttft, 1)) * 1000).toFixed(0)} tokens/s), ` +
-            `decode ${decode.toFixed(1)} tokens/s over ${t.tokens} tokens, ${r.mode}`,
+            `decode ${decode.toFixed(1)} tokens/s over ${t.tokens} tokens, ${r.mode}` +
+            (r.language === 'zh-TW' ? `, ${t.simplifiedCharsConverted ?? 0} Simplified characters converted` : ''),
         );
       }
       const bound = bandwidth / m.sizeBytes;
@@ -443,6 +458,7 @@ async function benchLlm(): Promise<void> {
         `${m.name} (${m.quantization ?? '?'}, ${mb(m.sizeBytes)}), ready in ${((performance.now() - t0) / 1000).toFixed(1)} s; bandwidth bound ${bound.toFixed(1)} tokens/s`,
       );
       for (const row of rows) console.log(row);
+      console.log(`  zh-TW answers converted from Simplified: ${converted} of ${zh}`);
     }
   } finally {
     await fb.close();
