@@ -1,6 +1,10 @@
 /** `fieldbook eval retrieval …` — retrieval quality on a JSONL corpus and query set. */
 import { parseArgs } from 'node:util';
+import path from 'node:path';
+import { appRoot } from '../core/config';
 import { runAnswerEval, type AnswerEvalOptions } from '../core/eval/answer-eval';
+import { runFollowUpEval } from '../core/eval/followup-eval';
+import { runProcedureEval, type ProcedureEvalReport, type ProcedureSummary } from '../core/eval/procedure-eval';
 import { runRetrievalEval, type RetrievalEvalOptions, type RetrievalEvalReport } from '../core/eval/retrieval-eval';
 import { bold, dim, type Output } from './format';
 
@@ -26,6 +30,60 @@ export function formatRetrievalTable(report: RetrievalEvalReport): string[] {
   return lines;
 }
 
+function formatProcedureLine(label: string, s: ProcedureSummary): string {
+  return `${label.padEnd(8)}${[
+    s.questions,
+    s.stepRecall,
+    s.stepsInOrder,
+    s.safetyRecall,
+    s.allSafetyPresent,
+    s.citationPrecision,
+  ]
+    .map((v) => String(v).padStart(11))
+    .join('')}`;
+}
+
+export function formatProcedureReport(r: ProcedureEvalReport): string[] {
+  const head = ['questions', 'steps', 'in order', 'safety', 'all safety', 'cit.prec'];
+  const lines = [`${''.padEnd(8)}${head.map((h) => h.padStart(11)).join('')}`, formatProcedureLine('all', r.summary)];
+  for (const [lang, s] of Object.entries(r.byLanguage)) lines.push(formatProcedureLine(lang, s));
+  lines.push(
+    `modes: ${Object.entries(r.modes)
+      .map(([m, n]) => `${m} ${n}`)
+      .join(', ')}; needs review: ${r.needsReview}`,
+  );
+  for (const s of r.scores) if (s.missing.length) lines.push(`  ${s.id}: missing ${s.missing.join('; ')}`);
+  for (const s of r.skipped) lines.push(`  ${s.id}: skipped (${s.reason})`);
+  return lines;
+}
+
+async function cmdEvalProcedures(
+  values: { procedures: string; 'corpus-dir'?: string; 'embedding-model'?: string; llm?: string },
+  o: Output,
+  json: boolean,
+): Promise<number> {
+  const r = await runProcedureEval({
+    setFile: values.procedures,
+    samplesDir: path.join(appRoot(), 'resources', 'samples'),
+    corpusDir: values['corpus-dir'] ?? path.resolve(appRoot(), '..', 'shared', 'corpus'),
+    ...(values['embedding-model'] ? { embeddingModelDir: values['embedding-model'] } : {}),
+    ...(values.llm ? { llmModelFile: values.llm } : {}),
+    ...(json ? {} : { onProgress: (m: string) => o.err(dim(o, m)) }),
+  });
+  if (json) {
+    o.out(JSON.stringify(r));
+    return 0;
+  }
+  o.out(
+    bold(
+      o,
+      `Procedure answers: ${r.summary.questions} questions (steps = step recall, safety = safety-condition recall)`,
+    ),
+  );
+  for (const line of formatProcedureReport(r)) o.out(line);
+  return 0;
+}
+
 async function cmdEvalAnswers(rest: string[], o: Output, json: boolean): Promise<number> {
   const { values } = parseArgs({
     args: rest,
@@ -33,19 +91,24 @@ async function cmdEvalAnswers(rest: string[], o: Output, json: boolean): Promise
       corpus: { type: 'string' },
       queries: { type: 'string' },
       unanswerable: { type: 'string' },
+      procedures: { type: 'string' },
+      'corpus-dir': { type: 'string' },
       'embedding-model': { type: 'string' },
       llm: { type: 'string' },
       limit: { type: 'string' },
+      details: { type: 'string' },
     },
   });
+  if (values.procedures) return cmdEvalProcedures({ ...values, procedures: values.procedures }, o, json);
   if (!values.corpus || !values.queries)
-    throw new EvalUsageError('eval answers needs --corpus FILE and --queries FILE');
+    throw new EvalUsageError('eval answers needs --corpus FILE and --queries FILE (or --procedures FILE)');
   const opts: AnswerEvalOptions = { corpusFile: values.corpus, queriesFile: values.queries };
   if (values.unanswerable) opts.unanswerableFile = values.unanswerable;
   if (values['embedding-model']) opts.embeddingModelDir = values['embedding-model'];
   if (values.llm) opts.llmModelFile = values.llm;
   const limit = num('--limit', values.limit);
   if (limit) opts.limit = limit;
+  if (values.details) opts.detailsFile = values.details;
   if (!json) opts.onProgress = (m) => o.err(dim(o, m));
   const r = await runAnswerEval(opts);
   if (json) {
@@ -65,16 +128,69 @@ async function cmdEvalAnswers(rest: string[], o: Output, json: boolean): Promise
   o.out(`"not found" on answerable questions: ${a.notFound}; needs review: ${a.needsReview}`);
   if (r.unanswerable)
     o.out(`"not found" on ${r.unanswerable.questions} unanswerable questions: ${r.unanswerable.notFound}`);
+  for (const [label, c] of [
+    ['a citation points at a gold passage', r.calibration.evidence],
+    ['the answer holds a gold answer', r.calibration.answer],
+  ] as const) {
+    o.out(`confidence vs "${label}" (${c.answers} answers, ${c.accuracy} right): ECE ${c.ece}`);
+    o.out(`  needs review on wrong answers: ${c.reviewOnWrong}, on right answers: ${c.reviewOnRight}`);
+    for (const b of c.bins) {
+      o.out(
+        `  ${b.lo.toFixed(1)}–${b.hi.toFixed(1)}  ${String(b.answers).padStart(5)} answers  confidence ${b.meanConfidence.toFixed(2)}  right ${b.accuracy.toFixed(2)}`,
+      );
+    }
+  }
   const ttft = r.timing.meanTimeToFirstTokenMs;
   o.out(`mean time per question: ${r.timing.meanTotalMs} ms${ttft !== null ? `, first token ${ttft} ms` : ''}`);
+  return 0;
+}
+
+async function cmdEvalFollowUps(rest: string[], o: Output, json: boolean): Promise<number> {
+  const { values } = parseArgs({
+    args: rest,
+    options: {
+      corpus: { type: 'string' },
+      queries: { type: 'string' },
+      unrelated: { type: 'string', multiple: true },
+      limit: { type: 'string' },
+    },
+  });
+  if (!values.corpus || !values.queries)
+    throw new EvalUsageError(
+      'eval followups needs --corpus FILE and --queries FILE (multi-turn) [--unrelated Q.jsonl …]',
+    );
+  const limit = num('--limit', values.limit);
+  const r = await runFollowUpEval({
+    corpusFile: values.corpus,
+    queriesFile: values.queries,
+    unrelatedFiles: values.unrelated ?? [],
+    ...(limit ? { limit } : {}),
+    ...(json ? {} : { onProgress: (m: string) => o.err(dim(o, m)) }),
+  });
+  if (json) {
+    o.out(JSON.stringify(r));
+    return 0;
+  }
+  const m = r.multiTurn;
+  o.out(bold(o, `Follow-ups: ${m.questions} multi-turn questions, ${r.unrelated.pairs} unrelated pairs`));
+  o.out(`multi-turn questions joined with the previous turn: ${m.joined}`);
+  for (const [way, s] of Object.entries(m.retrieval)) {
+    o.out(`  ${way.padEnd(9)} recall@5 ${s['recall@5']}  recall@10 ${s['recall@10']}  mrr@10 ${s['mrr@10']}`);
+  }
+  o.out(`unrelated consecutive questions joined (wrongly): ${r.unrelated.joined}`);
+  for (const [file, s] of Object.entries(r.unrelated.bySet)) o.out(`  ${s.joined} of ${s.pairs} pairs  ${file}`);
+  for (const e of r.unrelated.examples.slice(0, 5)) o.out(dim(o, `  joined: "${e.previous}" → "${e.question}"`));
   return 0;
 }
 
 export async function cmdEval(args: string[], o: Output, json: boolean): Promise<number> {
   const [kind, ...rest] = args;
   if (kind === 'answers') return cmdEvalAnswers(rest, o, json);
+  if (kind === 'followups') return cmdEvalFollowUps(rest, o, json);
   if (kind !== 'retrieval') {
-    throw new EvalUsageError('usage: fieldbook eval retrieval|answers --corpus corpus.jsonl --queries queries.jsonl');
+    throw new EvalUsageError(
+      'usage: fieldbook eval retrieval|answers|followups --corpus corpus.jsonl --queries queries.jsonl',
+    );
   }
   const { values } = parseArgs({
     args: rest,

@@ -6,7 +6,6 @@
  */
 import type { AnswerSettings } from '../config';
 import { FieldbookError } from '../errors';
-import { sizeOf } from '../ingest/chunker';
 import type { Generator } from '../llm/llm-client';
 import type { RankedChunk, SearchFilters, SearchService } from '../search/search-service';
 import {
@@ -23,8 +22,9 @@ import { isChineseText, normalizeForMatch, simplifiedToTraditional } from '../te
 import { makeSnippet } from '../text/snippet';
 import { buildKeywordQuery } from '../text/terms';
 import { analyseCitations } from './citations';
-import { extractiveAnswer, questionTerms } from './extractive';
-import { sectionPassages } from './passages';
+import { contentTerms, extractiveAnswer, questionTerms } from './extractive';
+import { answerConfidence, type ConfidenceSignals } from './confidence';
+import { chunkHolding, sectionPassages } from './passages';
 import { buildUserPrompt, fitBlocks, toBlocks, type ContextBlock } from './prompt';
 import { termIdf } from '../search/term-stats';
 import { hazardTopics } from './safety';
@@ -51,6 +51,8 @@ export interface AnswerResult extends AnswerRecord {
   /** Why generation did not run or stopped early, if it did. */
   notice: string | null;
   stopReason: string | null;
+  /** What the confidence was computed from (not stored; absent on answers read back from a conversation). */
+  confidenceSignals?: ConfidenceSignals;
 }
 
 export interface AnswerService {
@@ -76,14 +78,38 @@ const NO_SAFETY_RULE = {
 };
 const EXTRACTIVE_LABEL = { zh: '（摘錄模式：以下為文件原文）', en: '(Extractive mode: quoted from the documents)' };
 
-const ANAPHORA_RE = /\b(it|this|that|they|them|these|those|its)\b|它|這個|那個|這些|那些|此|該|其/i;
+// Words that point back at the previous question: pronouns ("reset it", "其中哪些", "這台"),
+// and "this"/"that" standing alone ("how do I do that?"), not "that valve" or "the part that…".
+const REFERS_BACK_RE =
+  /\b(?:it|its|they|them|their|these|those|he|she|him|her|the same|the other one|the previous one)\b|\b(?:this|that)(?:\s+one)?\s*[?.!]*$|它|這個|这个|那個|那个|這些|这些|那些|這台|这台|那台|這樣|这样|那樣|那样|上述|前述|同樣|同样/i;
+// Ellipsis: a question that only makes sense after the previous one ("and for Press-3?", "那 F0001 呢？").
+const ELLIPSIS_RE =
+  /^\s*(?:and|also|then|so|what about|how about|what if|and if|same for|or)\b|^\s*(?:那麼|那么|那如果|如果是|還有|还有|另外|那|而)|呢[？?]?\s*$/i;
+
+/** Most content words a question with a pronoun may have and still be a follow-up (tuned: see README). */
+const MAX_FOLLOW_UP_TOPIC = 4;
+
+/**
+ * Whether a question refers back to the one before it: a pronoun, an ellipsis, or no content
+ * word of its own ("why?", "怎麼做？"). A new question with its own topic is not a follow-up,
+ * however short ("What is the warranty period of the robot arm?").
+ */
+export function refersBack(question: string): boolean {
+  const terms = contentTerms(question);
+  // A lone Chinese character ("做" in "怎麼做？") is no topic of its own.
+  if (terms.every((t) => /^\p{Script=Han}$/u.test(t))) return true;
+  if (ELLIPSIS_RE.test(question)) return true;
+  // A pronoun refers back only in a question with little topic of its own: "how do I reset it?",
+  // not "Is it possible to add or remove contacts from groups?" (words; a Chinese bigram counts half).
+  const topic = terms.reduce((acc, t) => acc + (/\p{Script=Han}/u.test(t) ? 0.5 : 1), 0);
+  return topic <= MAX_FOLLOW_UP_TOPIC && REFERS_BACK_RE.test(question);
+}
 
 /** Follow-ups such as "and how do I reset it?" are retrieved together with the previous question. */
 export function retrievalQueryFor(question: string, previous: string[]): string {
   const last = previous.at(-1);
   if (!last) return question;
-  const short = sizeOf(question) < 12;
-  return short || ANAPHORA_RE.test(question) ? `${last}\n${question}` : question;
+  return refersBack(question) ? `${last}\n${question}` : question;
 }
 
 /**
@@ -95,7 +121,7 @@ export function retrievalStrength(
   ranked: RankedChunk[],
   idf: (terms: string[]) => Map<string, number>,
 ): number {
-  const terms = buildKeywordQuery(question).terms;
+  const terms = contentTerms(question);
   if (terms.length === 0 || ranked.length === 0) return 0;
   const weights = idf(terms);
   const total = terms.reduce((acc, t) => acc + (weights.get(t) ?? 0), 0);
@@ -109,6 +135,14 @@ export function retrievalStrength(
   const vector = ranked[0]?.scores.vector;
   // A strong semantic match counts even when few words are shared.
   return Math.max(best, vector !== undefined ? Math.min(1, Math.max(0, (vector - 0.5) * 2)) : 0);
+}
+
+/** How far the best retrieved chunk leads the best one from another document (0..1; 1 when alone). */
+export function retrievalLead(ranked: RankedChunk[]): number {
+  const first = ranked[0];
+  if (!first || first.scores.fused <= 0) return 0;
+  const other = ranked.find((r) => r.doc.id !== first.doc.id);
+  return other ? Math.max(0, Math.min(1, 1 - other.scores.fused / first.scores.fused)) : 1;
 }
 
 /** Below this retrieval strength the answer is "not found" (tuned on the dev sets; see README). */
@@ -212,6 +246,8 @@ export function createAnswerService(deps: AnswerDeps): AnswerService {
         notice: string | null;
         stopReason: string | null;
         timings: Record<string, number | null>;
+        /** Extractive: how well the quoted section matches (see confidence.ts). */
+        signals?: Pick<ConfidenceSignals, 'passage' | 'heading' | 'margin' | 'agreement'>;
       }): AnswerResult => {
         const citations = fields.blocks
           .filter((b) => fields.used.has(b.n))
@@ -228,9 +264,13 @@ export function createAnswerService(deps: AnswerDeps): AnswerService {
         );
         const rulesFound = safetyRules.length > 0;
         const answer = safetyWarning ? `${safetyWarning}\n\n${fields.answer}` : fields.answer;
-        // Half retrieval strength, half citation coverage (quoted extractive sentences cover themselves).
-        const confidence =
-          fields.mode === 'not-found' ? 0 : Math.round((0.5 * strength + 0.5 * fields.coverage) * 100) / 100;
+        const signals: ConfidenceSignals = {
+          retrieval: strength,
+          lead: retrievalLead(ranking.ranked),
+          citationCoverage: fields.coverage,
+          ...fields.signals,
+        };
+        const confidence = answerConfidence(fields.mode, signals, chinese);
         const record: Omit<AnswerRecord, 'id' | 'createdAt'> = {
           conversationId: conversationId as number,
           question: q,
@@ -256,6 +296,7 @@ export function createAnswerService(deps: AnswerDeps): AnswerService {
           id,
           createdAt: now().toISOString(),
           invalidCitations: fields.invalid,
+          confidenceSignals: signals,
           safetyRules,
           notice: fields.notice,
           stopReason: fields.stopReason,
@@ -296,16 +337,25 @@ export function createAnswerService(deps: AnswerDeps): AnswerService {
         );
         const text = `${EXTRACTIVE_LABEL[lang]}\n${answer.text}`;
         opts.onToken?.(text);
-        const blocks: ContextBlock[] = answer.quoted.map(({ n, passage }) => ({
-          n,
-          chunkId: passage.ranked.chunk.id,
-          docId: passage.ranked.doc.id,
-          title: passage.title,
-          page: passage.pageStart,
-          headingPath: passage.headingPath,
-          text: passage.text,
-          isSafety: passage.isSafety,
-        }));
+        const blocks: ContextBlock[] = answer.quoted.map(({ n, passage, best, units }) => {
+          // The citation opens the chunk holding the part of the quote that answers best.
+          const cited = chunkHolding(
+            passage,
+            best,
+            units.map((u) => u.text),
+          );
+          rankedById.set(cited.chunk.id, cited);
+          return {
+            n,
+            chunkId: cited.chunk.id,
+            docId: passage.ranked.doc.id,
+            title: passage.title,
+            page: cited.chunk.pageStart,
+            headingPath: passage.headingPath,
+            text: passage.text,
+            isSafety: passage.isSafety,
+          };
+        });
         return finish({
           answer: text,
           mode: 'extractive',
@@ -314,6 +364,7 @@ export function createAnswerService(deps: AnswerDeps): AnswerService {
           // A verbatim quote supports itself.
           used: new Map(blocks.map((b) => [b.n, { supported: true, score: 1 }])),
           coverage: 1,
+          signals: { ...answer.signals, agreement: answer.quoted[0]?.passage.rank === 0 ? 1 : 0 },
           invalid: [],
           notice: why,
           stopReason: null,

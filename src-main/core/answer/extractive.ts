@@ -41,6 +41,7 @@ const LIST_ITEM_RE =
   /^(?:\d{1,2}[.)．、](?!\d)|[（(]\d{1,2}[)）]|[-•●▪◦*・]\s|[a-z][.)]\s|第[一二三四五六七八九十\d]{1,3}[步條项項])/u;
 const NUMBERED_RE = /^(?:\d{1,2}[.)．、](?!\d)|[（(]\d{1,2}[)）]|第[一二三四五六七八九十\d]{1,3}[步條项項])/u;
 const TABLE_ROW_RE = / \| /;
+const STEP_ONE_RE = /^(?:1[.)．、](?!\d)|[（(]1[)）])/u;
 /** A line that ends a sentence or introduces what follows; a line ending otherwise was wrapped. */
 const LINE_END_RE = /[。！？!?.:：;；」』）)"”]$/u;
 /** Size (see sizeOf) of a line long enough to have been wrapped at the page width. */
@@ -91,9 +92,13 @@ export function passageUnits(text: string, heading?: string): TextUnit[] {
     const prev = units.at(-1);
     // A wrapped line follows a full-width one; short lines without a stop are cells or labels.
     const wrapped = prev?.kind === 'para' && !LINE_END_RE.test(prev.text) && sizeOf(lines[i - 1] ?? '') >= WRAP_MIN;
+    // A line that introduces a list ("Alignment（对准操作）：" before step 5, anything before a step 1)
+    // does not continue the item before it.
+    const next = lines[i + 1] ?? '';
+    const intro = (/[:：]$/.test(line) && LIST_ITEM_RE.test(next)) || STEP_ONE_RE.test(next);
     if (LIST_ITEM_RE.test(line)) units.push({ kind: 'item', text: line });
     else if (TABLE_ROW_RE.test(line)) units.push({ kind: 'row', text: line });
-    else if (prev && (prev.kind === 'item' || wrapped)) prev.text = joinText(prev.text, line);
+    else if (prev && ((prev.kind === 'item' && !intro) || wrapped)) prev.text = joinText(prev.text, line);
     else units.push({ kind: 'para', text: line });
   });
   return units;
@@ -125,8 +130,20 @@ export interface QuestionTerms {
 const PROCEDURAL_RE =
   /如何|怎麼|怎么|怎樣|怎样|步驟|步骤|程序|流程|要做什麼|要做什么|做法|方法|之前|前要|\bhow (?:do|to|should|can|must)\b|\bsteps?\b|\bprocedure\b|\bwhat (?:should|must|do) (?:i|we|you)\b|\bbefore\b/i;
 
+// Chinese question words. Removed before the text is cut into bigrams, so that no bigram
+// straddles one ("作業完成後如何復電" gives 成後 and 復電, not 後如 and 何復, which match nothing).
+const CHINESE_QUESTION_WORDS_RE =
+  /為什麼|为什么|什麼|什么|如何|怎麼|怎么|怎樣|怎样|哪些|哪個|哪个|哪裡|哪里|是否|應該|应该|請問|请问|多少|嗎|吗|呢/g;
+
+const ENGLISH_MODALS_RE = /\b(?:must|need|needs|shall|may|might|ought)\b/gi;
+
+/** The question's content terms (as the keyword index spells them), without Chinese question words. */
+export function contentTerms(question: string): string[] {
+  return buildKeywordQuery(question.replace(CHINESE_QUESTION_WORDS_RE, ' ').replace(ENGLISH_MODALS_RE, ' ')).terms;
+}
+
 export function questionTerms(question: string, idf: (terms: string[]) => Map<string, number>): QuestionTerms {
-  const terms = buildKeywordQuery(question).terms;
+  const terms = contentTerms(question);
   return { terms, weights: idf(terms), procedural: PROCEDURAL_RE.test(question) };
 }
 
@@ -157,7 +174,8 @@ export interface PassageScore {
  * procedure when the question asks how, and a little of the retrieval order.
  */
 export function scorePassage(q: QuestionTerms, p: Passage): PassageScore {
-  const headingText = p.headingPath.join(' ');
+  // The section's own headings: a document title matches every section of its document alike.
+  const headingText = p.headingPath.filter((h) => squash(h) !== squash(p.title)).join(' ');
   const heading = termCoverage(q, headingText);
   const body = termCoverage(q, `${p.title}\n${headingText}\n${p.text}`);
   const procedure = isProcedure(passageUnits(p.text, p.headingPath.at(-1)));
@@ -183,45 +201,111 @@ export interface QuotedPassage<P extends Passage = Passage> {
   /** Units left out before / after the quoted window. */
   cutBefore: boolean;
   cutAfter: boolean;
+  /** The quoted unit that matches the question best. */
+  best: string;
 }
 
 export interface ExtractiveAnswer<P extends Passage = Passage> {
   /** The answer text with one [n] marker per quoted passage. */
   text: string;
   quoted: Array<QuotedPassage<P>>;
+  /** How well the first quoted section matches, and its lead over the next candidate (for confidence). */
+  signals: { passage: number; heading: number; margin: number };
 }
 
-function unitScore(q: QuestionTerms, text: string): number {
-  return termCoverage(q, text);
+/** Terms that tell the units of a section apart: not those of its title and headings, which fit them all. */
+function locatingTerms(q: QuestionTerms, p: Passage): QuestionTerms {
+  const where = normalizeForMatch(`${p.title}\n${p.headingPath.join('\n')}`);
+  const terms = q.terms.filter((t) => !where.includes(t));
+  return terms.length ? { ...q, terms } : q;
+}
+
+const stepNumber = (u: TextUnit | undefined): number | null => {
+  if (u?.kind !== 'item') return null;
+  const m = /^[（(]?(\d{1,2})/.exec(u.text);
+  return m ? Number(m[1]) : null;
+};
+
+/** Units that may sit between two consecutive steps (a nested sub-list, a note). */
+const MAX_GAP = 4;
+
+/**
+ * The numbered procedure that holds unit `at` (or that the label at `at` introduces): back to
+ * its step 1 and the line introducing it, forward while the numbers go on (a nested list that
+ * restarts at 1, or a note, may sit between two steps).
+ */
+export function procedureRun(units: TextUnit[], at: number): { lo: number; hi: number; size: number } | null {
+  let anchor = at;
+  let lo = at;
+  if (stepNumber(units[at]) === null) {
+    // A line introducing a list: the list starts right after it (at step 1, or where its numbering goes on).
+    if (stepNumber(units[at + 1]) === null) return null;
+    anchor = at + 1;
+  }
+  for (let want = (stepNumber(units[anchor]) as number) - 1; anchor === at && want >= 1; want--) {
+    let i = lo - 1;
+    while (i >= 0 && lo - i <= MAX_GAP && stepNumber(units[i]) !== want) i--;
+    if (i < 0 || lo - i > MAX_GAP || stepNumber(units[i]) !== want) return null;
+    lo = i;
+  }
+  if (anchor === at && lo > 0 && units[lo - 1]?.kind === 'para') lo--;
+  let hi = anchor;
+  for (let want = (stepNumber(units[anchor]) as number) + 1; ; want++) {
+    let i = hi + 1;
+    while (i < units.length && i - hi <= MAX_GAP && stepNumber(units[i]) !== want) i++;
+    if (i >= units.length || i - hi > MAX_GAP || stepNumber(units[i]) !== want) break;
+    hi = i;
+  }
+  // A note right after the last step (its continuation or condition) belongs to it.
+  if (units[hi + 1]?.kind === 'para' && !/[:：]$/.test(units[hi + 1]?.text ?? '')) hi++;
+  const size = units.slice(lo, hi + 1).reduce((acc, u) => acc + sizeOf(u.text), 0);
+  return { lo, hi, size };
+}
+
+/** The unit that matches the question best (the first of equals). */
+function bestUnit(q: QuestionTerms, units: TextUnit[]): number {
+  let best = 0;
+  let bestScore = -1;
+  units.forEach((u, i) => {
+    const s = termCoverage(q, u.text);
+    if (s > bestScore) {
+      bestScore = s;
+      best = i;
+    }
+  });
+  return best;
+}
+
+interface Window {
+  units: TextUnit[];
+  cutBefore: boolean;
+  cutAfter: boolean;
+  /** The quoted unit that matches the question best (where the citation should open). */
+  best: string;
 }
 
 /** A window of whole units (and, inside one over-long paragraph, whole sentences) around the best match. */
-function window(
-  q: QuestionTerms,
-  units: TextUnit[],
-  budget: number,
-): { units: TextUnit[]; cutBefore: boolean; cutAfter: boolean } {
+function window(q: QuestionTerms, units: TextUnit[], budget: number): Window {
   const body = units.filter((u) => u.kind !== 'heading');
   const total = body.reduce((acc, u) => acc + sizeOf(u.text), 0);
-  if (total <= budget) return { units: body, cutBefore: false, cutAfter: false };
+  if (total <= budget)
+    return { units: body, cutBefore: false, cutAfter: false, best: body[bestUnit(q, body)]?.text ?? '' };
   // Split paragraphs longer than the budget into whole sentences.
   const pieces: TextUnit[] = body.flatMap((u) =>
     u.kind === 'para' && sizeOf(u.text) > budget
       ? wholeSentences(u.text).map((s) => ({ kind: 'para' as const, text: s }))
       : [u],
   );
-  let best = 0;
-  let bestScore = -1;
-  pieces.forEach((u, i) => {
-    const s = unitScore(q, u.text) - i * 1e-4;
-    if (s > bestScore) {
-      bestScore = s;
-      best = i;
-    }
-  });
+  const best = bestUnit(q, pieces);
+  const bestText = pieces[best]?.text ?? '';
+  const run = procedureRun(pieces, best);
+  if (run && run.size <= budget) {
+    const cut = { cutBefore: run.lo > 0, cutAfter: run.hi < pieces.length - 1 };
+    return { units: pieces.slice(run.lo, run.hi + 1), ...cut, best: bestText };
+  }
   let lo = best;
   let hi = best;
-  let size = sizeOf(pieces[best]?.text ?? '');
+  let size = sizeOf(bestText);
   // Grow around the best unit, preferring what follows (steps and explanations come after).
   for (;;) {
     const next = pieces[hi + 1];
@@ -234,7 +318,7 @@ function window(
       size += sizeOf(prev.text);
     } else break;
   }
-  return { units: pieces.slice(lo, hi + 1), cutBefore: lo > 0, cutAfter: hi < pieces.length - 1 };
+  return { units: pieces.slice(lo, hi + 1), cutBefore: lo > 0, cutAfter: hi < pieces.length - 1, best: bestText };
 }
 
 function pageLabel(p: Passage): string {
@@ -250,8 +334,9 @@ export function whereLabel(p: Passage): string {
 
 /**
  * Choose the passages that answer the question and quote them. The best-scoring passage is
- * always quoted; a second one when it scores nearly as well, or when it is a safety rule
- * (hazardous work: the rule is quoted too). Quoted passages are numbered [1].. in order.
+ * always quoted; a second one when it scores nearly as well and holds a question term the
+ * first lacks, or when it is a safety rule and the first is not (hazardous work: the rule is
+ * quoted too). Quoted passages are numbered [1].. in order.
  */
 export function extractiveAnswer<P extends Passage>(
   q: QuestionTerms,
@@ -265,18 +350,21 @@ export function extractiveAnswer<P extends Passage>(
     .map((p) => ({ p, s: scorePassage(q, p) }))
     .sort((a, b) => b.s.score - a.s.score || a.p.rank - b.p.rank);
   const top = scored[0];
-  if (!top) return { text: '', quoted: [] };
+  if (!top) return { text: '', quoted: [], signals: { passage: 0, heading: 0, margin: 0 } };
   const chosen = [top];
+  const topText = normalizeForMatch(`${top.p.title}\n${top.p.headingPath.join('\n')}\n${top.p.text}`);
+  const missing = q.terms.filter((t) => !topText.includes(t));
   for (const c of scored.slice(1)) {
     if (chosen.length >= maxPassages) break;
-    const close = c.s.score >= 0.8 * top.s.score && c.s.body > 0;
+    // Nearly as good, and holding a question term the first one lacks.
+    const close = c.s.score >= 0.9 * top.s.score && termCoverage({ ...q, terms: missing }, c.p.text) > 0;
     const safety = c.p.isSafety && !chosen.some((x) => x.p.isSafety) && c.s.body >= 0.5 * top.s.body;
     if (close || safety) chosen.push(c);
   }
   const quoted: Array<QuotedPassage<P>> = chosen.map(({ p, s }, i) => {
     const units = passageUnits(p.text, p.headingPath.at(-1));
     const budget = s.procedure ? procedureBudget : passageBudget;
-    return { n: i + 1, passage: p, score: s, ...window(q, units, budget) };
+    return { n: i + 1, passage: p, score: s, ...window(locatingTerms(q, p), units, budget) };
   });
   const text = quoted
     .map((qp) => {
@@ -287,5 +375,11 @@ export function extractiveAnswer<P extends Passage>(
       return lines.join('\n');
     })
     .join('\n\n');
-  return { text, quoted };
+  const runnerUp = scored[1]?.s.score ?? 0;
+  const signals = {
+    passage: top.s.body,
+    heading: top.s.heading,
+    margin: Math.max(0, Math.min(1, top.s.score - runnerUp)),
+  };
+  return { text, quoted, signals };
 }

@@ -10,10 +10,25 @@ import type { Db } from '../store/db';
 import { joinChunkTexts, type Passage } from './extractive';
 
 export interface SectionPassage extends Passage {
-  /** The section's best-ranked chunk: what the citation opens. */
+  /** The section's best-ranked chunk. */
   ranked: RankedChunk;
-  chunkIds: number[];
+  /** The section's chunks, in order. */
+  chunks: ChunkRecord[];
 }
+
+/**
+ * The chunk a citation of the passage opens: of the chunks holding `best` (the quoted part that
+ * answers best), the one holding most of the quote; else the section's best-ranked chunk.
+ */
+export function chunkHolding(p: SectionPassage, best: string, quoted: string[]): RankedChunk {
+  const probe = (t: string): string => squash(t).slice(0, 40);
+  const holding = p.chunks.filter((c) => probe(best) && squash(c.text).includes(probe(best)));
+  const share = (c: ChunkRecord): number => quoted.filter((t) => squash(c.text).includes(probe(t))).length;
+  const hit = holding.sort((a, b) => share(b) - share(a))[0];
+  return hit && hit.id !== p.ranked.chunk.id ? { ...p.ranked, chunk: hit } : p.ranked;
+}
+
+const squash = (s: string): string => s.replace(/\s+/g, '');
 
 /** A section larger than this (approximate tokens) is widened no further. */
 const MAX_SECTION_SIZE = 2400;
@@ -64,7 +79,7 @@ export function sectionPassages(db: Db, ranked: RankedChunk[]): SectionPassage[]
       isSafety: r.doc.is_safety === 1,
       rank,
       ranked: r,
-      chunkIds: run.map((c) => c.id),
+      chunks: run,
     });
   });
   return out;

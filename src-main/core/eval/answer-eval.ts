@@ -4,8 +4,11 @@
  * contains a gold answer; citations point at gold passages), does the answer state the
  * gold answer, and does it say "not found" when the knowledge base has no answer.
  */
+import fs from 'node:fs';
+import type { ConfidenceSignals } from '../answer/confidence';
 import type { ChunkSettings } from '../config';
 import { normalizeForMatch } from '../text/normalize';
+import { calibration, type Calibration, type ConfidencePoint } from './calibration';
 import { EvalQueryLine, readJsonl, withEvalKb } from './eval-kb';
 
 export interface AnswerEvalOptions {
@@ -17,6 +20,8 @@ export interface AnswerEvalOptions {
   llmModelFile?: string;
   limit?: number;
   chunk?: Partial<ChunkSettings>;
+  /** Write one JSON line per answered question (confidence, its signals, right/wrong) to this file. */
+  detailsFile?: string;
   onProgress?: (message: string) => void;
 }
 
@@ -34,6 +39,11 @@ export interface AnswerEvalReport {
     needsReview: number;
   };
   unanswerable: { questions: number; notFound: number } | null;
+  /**
+   * Confidence against correctness over the answered (not "not found") questions: right = a
+   * citation points at a gold passage (`evidence`), or the answer text holds a gold answer (`answer`).
+   */
+  calibration: { evidence: Calibration; answer: Calibration };
   modes: Record<string, number>;
   timing: { meanTotalMs: number; meanTimeToFirstTokenMs: number | null };
   corpus: { passages: number; chunks: number; failed: number; ingestSeconds: number };
@@ -63,6 +73,15 @@ export async function runAnswerEval(opts: AnswerEvalOptions): Promise<AnswerEval
     let totalMs = 0;
     let ttftSum = 0;
     let ttftN = 0;
+    const evidencePoints: ConfidencePoint[] = [];
+    const answerPoints: ConfidencePoint[] = [];
+    const details: Array<{
+      id: string;
+      confidence: number;
+      signals: ConfidenceSignals | undefined;
+      citesGold: boolean;
+      answerHasGold: boolean;
+    }> = [];
     opts.onProgress?.(`Answering ${queries.length} questions…`);
     for (const q of queries) {
       const res = await fb.answers.ask(q.question);
@@ -85,8 +104,22 @@ export async function runAnswerEval(opts: AnswerEvalOptions): Promise<AnswerEval
         ).map((r) => [r.id, r.text]),
       );
       if (res.citations.some((c) => containsAny(texts.get(c.chunkId) ?? '', q.answers))) citedGold++;
-      if (containsAny(res.answer, q.answers)) answerGold++;
+      const hasGold = containsAny(res.answer, q.answers);
+      if (hasGold) answerGold++;
+      if (res.mode !== 'not-found') {
+        const citesGold = cited.some((x) => x.passage && gold.has(x.passage));
+        evidencePoints.push({ confidence: res.confidence, needsReview: res.needsReview, right: citesGold });
+        answerPoints.push({ confidence: res.confidence, needsReview: res.needsReview, right: hasGold });
+        details.push({
+          id: q.id,
+          confidence: res.confidence,
+          signals: res.confidenceSignals,
+          citesGold,
+          answerHasGold: hasGold,
+        });
+      }
     }
+    if (opts.detailsFile) fs.writeFileSync(opts.detailsFile, details.map((d) => JSON.stringify(d)).join('\n') + '\n');
     let unanswerable: AnswerEvalReport['unanswerable'] = null;
     if (negatives) {
       opts.onProgress?.(`Asking ${negatives.length} questions that have no answer here…`);
@@ -105,6 +138,7 @@ export async function runAnswerEval(opts: AnswerEvalOptions): Promise<AnswerEval
         needsReview: ratio(review, n),
       },
       unanswerable,
+      calibration: { evidence: calibration(evidencePoints), answer: calibration(answerPoints) },
       modes,
       timing: {
         meanTotalMs: Math.round(totalMs / Math.max(1, n)),
