@@ -60,6 +60,8 @@ const ORIENTATION_MARGIN = 8;
 /** …and the turned page must then read at least this well, and this many characters: junk read sideways is still junk. */
 const TURNED_MIN_CONFIDENCE = 60;
 const TURNED_MIN_CHARS = 20;
+/** A turned probe reading this well (and better than upright) ends the search early. */
+const CLEAR_PROBE_CONFIDENCE = 85;
 /** Orientation probes are read on a copy reduced to this many pixels. */
 const PROBE_PIXELS = 1_500_000;
 /** A page whose characters are less CJK than this is also read with the Latin-script languages alone. */
@@ -227,8 +229,9 @@ async function isBlank(image: Buffer): Promise<boolean> {
   const stats = await sharp(image).greyscale().stats();
   const grey = stats.channels[0];
   if (!grey) return true;
-  // A page with text has dark pixels and spread; a blank scan is near-uniform paper.
-  return grey.min > 160 || grey.stdev < 2;
+  // A blank page is uniform (a rendered one) or has nothing darker than pale paper noise;
+  // faint pencil or a light grey print (~170) still goes to tesseract.
+  return grey.stdev < 1 || grey.min > 215;
 }
 
 async function rotated(image: Buffer, rotation: Rotation): Promise<Buffer> {
@@ -237,8 +240,8 @@ async function rotated(image: Buffer, rotation: Rotation): Promise<Buffer> {
 
 /**
  * Which way a page is turned: the page reduced to PROBE_PIXELS is read at each rotation and
- * the best-scoring one wins when it clearly beats the upright read. Costs four small reads,
- * and runs only for pages whose upright read is weak.
+ * the best-scoring one wins when it clearly beats the upright read. Costs at most four small reads
+ * (a turn that reads clearly well ends it), and runs only for pages whose upright read is weak.
  */
 async function detectRotation(image: Buffer, languages: string[]): Promise<Rotation> {
   const meta = await sharp(image).metadata();
@@ -252,10 +255,14 @@ async function detectRotation(image: Buffer, languages: string[]): Promise<Rotat
           .toBuffer()
       : image;
   const scores = new Map<Rotation, number>();
-  for (const r of [0, 90, 180, 270] as const) {
-    scores.set(r, wordsConfidence(await recognizeImage(await rotated(probe, r), languages, 1)));
+  const upright = wordsConfidence(await recognizeImage(probe, languages, 1));
+  scores.set(0, upright);
+  for (const r of [90, 270, 180] as const) {
+    const score = wordsConfidence(await recognizeImage(await rotated(probe, r), languages, 1));
+    scores.set(r, score);
+    // A turn that reads clearly well settles it: the other probes are skipped.
+    if (score >= CLEAR_PROBE_CONFIDENCE && score >= upright + ORIENTATION_MARGIN) return r;
   }
-  const upright = scores.get(0) ?? 0;
   let best: Rotation = 0;
   for (const [r, s] of scores) if (s > (scores.get(best) ?? 0)) best = r;
   return best !== 0 && (scores.get(best) ?? 0) >= upright + ORIENTATION_MARGIN ? best : 0;
