@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { ParseRequest, ParseResponse } from '../core/ingest/parser-protocol';
 import type { LlmRequest, LlmResponse } from '../core/llm/llm-protocol';
 import type { WorkerProcess } from '../core/util/fork-worker';
+import { scrubbedEnv } from '../core/util/worker-sandbox';
 
 export interface UtilityProcessLike {
   postMessage(msg: unknown): void;
@@ -14,7 +15,7 @@ export interface UtilityProcessLike {
 export type UtilityFork = (
   modulePath: string,
   args: string[],
-  options: { serviceName: string; execArgv?: string[] },
+  options: { serviceName: string; execArgv?: string[]; env?: NodeJS.ProcessEnv },
 ) => UtilityProcessLike;
 
 function wrap<TReq, TRes>(child: UtilityProcessLike): WorkerProcess<TReq, TRes> {
@@ -35,6 +36,8 @@ export function utilitySpawners(fork: UtilityFork, mainDir: string) {
         fork(path.join(mainDir, 'parser-process.js'), [], {
           serviceName: 'Fieldbook parser',
           execArgv: [`--max-old-space-size=${memoryMb}`],
+          // No permission-model flags here (not verified with Electron); the parser gets bytes, not paths, and a scrubbed environment.
+          env: scrubbedEnv(),
         }),
       ),
     spawnLlm: (): WorkerProcess<LlmRequest, LlmResponse> =>

@@ -58,6 +58,9 @@ export interface DetectedFile {
   size: number;
 }
 
+/** Reads `bytes` bytes at `position` of the file being checked (fewer at its end). */
+type ByteReader = (bytes: number, position: number) => Buffer;
+
 /** Check existence, readability, size and signature; return the document type. */
 export function detectFile(file: string, limits: IngestLimits): DetectedFile {
   let stat: fs.Stats;
@@ -67,24 +70,47 @@ export function detectFile(file: string, limits: IngestLimits): DetectedFile {
     throw new FieldbookError('PATH_NOT_FOUND', { file, cause: err });
   }
   if (!stat.isFile()) throw new FieldbookError('UNSUPPORTED_TYPE', { file, detail: 'not a regular file' });
+  return detectContent(file, stat.size, (bytes, position) => safeRead(file, bytes, position), limits);
+}
+
+/**
+ * Check a file (type, size, signature) and read it: done by the process that may read the
+ * user's files, so the parser process itself needs no access to them.
+ */
+export function readForParsing(file: string, limits: IngestLimits): Buffer {
+  detectFile(file, limits);
+  try {
+    return fs.readFileSync(file);
+  } catch (err) {
+    throw new FieldbookError('FILE_UNREADABLE', { file, cause: err, detail: (err as NodeJS.ErrnoException).code });
+  }
+}
+
+/** The same checks on a file's contents already read (the parser process gets bytes, not file access). */
+export function detectBytes(file: string, data: Uint8Array, limits: IngestLimits): DetectedFile {
+  const buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return detectContent(file, buf.length, (bytes, position) => buf.subarray(position, position + bytes), limits);
+}
+
+function detectContent(file: string, size: number, read: ByteReader, limits: IngestLimits): DetectedFile {
   const ext = path.extname(file).toLowerCase();
   if (ext === '.doc') {
     // A .docx renamed to .doc still parses; a real Word 97-2003 file does not.
-    if (stat.size > 0 && safeHead(file, 4).equals(ZIP_SIGNATURE)) return { path: file, type: 'docx', size: stat.size };
+    if (size > 0 && read(4, 0).equals(ZIP_SIGNATURE)) return { path: file, type: 'docx', size };
     throw new FieldbookError('LEGACY_DOC', { file });
   }
   const type = EXTENSION_TYPES[ext];
   if (!type) throw new FieldbookError('UNSUPPORTED_TYPE', { file, detail: ext || 'no extension' });
-  if (stat.size === 0) throw new FieldbookError('FILE_EMPTY', { file });
-  if (stat.size > limits.maxFileBytes) {
+  if (size === 0) throw new FieldbookError('FILE_EMPTY', { file });
+  if (size > limits.maxFileBytes) {
     throw new FieldbookError('FILE_TOO_LARGE', {
       file,
-      detail: `${(stat.size / 1048576).toFixed(1)} MB > ${(limits.maxFileBytes / 1048576).toFixed(0)} MB`,
+      detail: `${(size / 1048576).toFixed(1)} MB > ${(limits.maxFileBytes / 1048576).toFixed(0)} MB`,
     });
   }
-  const head = safeHead(file, 1024);
+  const head = read(1024, 0);
   if (type === 'pdf') {
-    if (!looksLikePdf(file, head, stat.size)) {
+    if (!looksLikePdf(head, size, read)) {
       throw new FieldbookError('WRONG_EXTENSION', { file, detail: 'no %PDF header or trailer' });
     }
   } else if (type === 'docx') {
@@ -102,7 +128,7 @@ export function detectFile(file: string, limits: IngestLimits): DetectedFile {
     const utf16 = (head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff);
     if (!utf16) throw new FieldbookError('WRONG_EXTENSION', { file, detail: 'binary content in a text file' });
   }
-  return { path: file, type, size: stat.size };
+  return { path: file, type, size };
 }
 
 /**
@@ -110,10 +136,10 @@ export function detectFile(file: string, limits: IngestLimits): DetectedFile {
  * spooler's preamble) still open in readers, which find the document from its trailer. So a
  * file counts as a PDF when either end says so.
  */
-function looksLikePdf(file: string, head: Buffer, size: number): boolean {
+function looksLikePdf(head: Buffer, size: number, read: ByteReader): boolean {
   if (head.includes('%PDF-')) return true;
-  const tail = safeRead(file, 2048, Math.max(0, size - 2048));
-  return tail.includes('%%EOF') && (tail.includes('startxref') || safeRead(file, 65_536, 0).includes('%PDF-'));
+  const tail = read(2048, Math.max(0, size - 2048));
+  return tail.includes('%%EOF') && (tail.includes('startxref') || read(65_536, 0).includes('%PDF-'));
 }
 
 function safeRead(file: string, bytes: number, position: number): Buffer {
@@ -128,8 +154,4 @@ function safeRead(file: string, bytes: number, position: number): Buffer {
   } catch (err) {
     throw new FieldbookError('FILE_UNREADABLE', { file, cause: err, detail: (err as NodeJS.ErrnoException).code });
   }
-}
-
-function safeHead(file: string, bytes: number): Buffer {
-  return safeRead(file, bytes, 0);
 }

@@ -1,13 +1,13 @@
 /**
- * One file → parsed document → chunks. This is what the parser process runs;
- * it has no database access and no side effects besides reading the file.
+ * One file → parsed document → chunks. This is what the parser process runs; it has no
+ * database access and no side effects. There it is given the file's bytes (read by the caller),
+ * so it reads none of the user's files itself.
  */
-import fs from 'node:fs';
 import type { ChunkSettings, IngestLimits, OcrSettings } from '../config';
 import { FieldbookError } from '../errors';
 import { detectLanguage } from '../text/normalize';
 import { chunkBlocks } from './chunker';
-import { detectFile } from './detect';
+import { detectBytes, readForParsing } from './detect';
 import { parseDocx } from './parse-docx';
 import { parseImage } from './parse-image';
 import { parsePdf } from './parse-pdf';
@@ -15,20 +15,19 @@ import { parseText } from './parse-text';
 import type { ParseProgress } from './parser-protocol';
 import type { ParsedDocument, ParseResult } from './types';
 
+/** Parse one file; `contents` are its bytes when the caller has read them already (the parser process). */
 export async function parseDocument(
   file: string,
   limits: IngestLimits,
   onPage?: (p: ParseProgress) => void,
   ocr?: OcrSettings,
   password?: string,
+  contents?: Uint8Array,
 ): Promise<ParsedDocument> {
-  const detected = detectFile(file, limits);
-  let data: Buffer;
-  try {
-    data = fs.readFileSync(file);
-  } catch (err) {
-    throw new FieldbookError('FILE_UNREADABLE', { file, cause: err, detail: (err as NodeJS.ErrnoException).code });
-  }
+  const data = contents
+    ? Buffer.from(contents.buffer, contents.byteOffset, contents.byteLength)
+    : readForParsing(file, limits);
+  const detected = detectBytes(file, data, limits);
   switch (detected.type) {
     case 'pdf':
       return parsePdf(
@@ -56,8 +55,9 @@ export async function parseAndChunk(
   onPage?: (p: ParseProgress) => void,
   ocr?: OcrSettings,
   password?: string,
+  contents?: Uint8Array,
 ): Promise<ParseResult> {
-  const doc = await parseDocument(file, limits, onPage, ocr, password);
+  const doc = await parseDocument(file, limits, onPage, ocr, password, contents);
   let chunks = chunkBlocks(doc.blocks, chunk);
   if (chunks.length === 0 && doc.blocks.some((b) => b.kind === 'heading')) {
     // Only headings (a title page, a one-line notice): they are the text, so index them as such.

@@ -3,11 +3,16 @@
  * time limit; a process that crashes, runs out of memory or times out is replaced
  * and the file fails with PARSE_CRASHED / PARSE_TIMEOUT — the batch goes on.
  */
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import type { ChunkSettings, IngestLimits, OcrSettings } from '../config';
 import { errorFromReport, FieldbookError } from '../errors';
+import { appRoot } from '../config';
 import { forkWorker, siblingEntry, type WorkerProcess } from '../util/fork-worker';
+import { bundledEntry, permissionArgs, scrubbedEnv, type SandboxNeeds } from '../util/worker-sandbox';
 import type { ParseProgress, ParseRequest, ParseResponse } from './parser-protocol';
+import { readForParsing } from './detect';
 import type { ParseResult } from './types';
 
 /** A running parser process, whatever started it (child_process or Electron utilityProcess). */
@@ -15,11 +20,57 @@ export type ParserProcess = WorkerProcess<ParseRequest, ParseResponse>;
 
 export type ParserSpawner = (opts: { memoryMb: number }) => ParserProcess;
 
-/** Spawn with child_process.fork (CLI, tests, HTTP bridge). */
-export const forkParser: ParserSpawner = ({ memoryMb }) =>
-  forkWorker<ParseRequest, ParseResponse>(siblingEntry(import.meta.url, 'parser-process'), [
-    `--max-old-space-size=${memoryMb}`,
-  ]);
+/**
+ * What the parser process may do: read the application's folder (its code, pdf.js fonts, OCR
+ * language data) — not the user's files, whose bytes come with each request — and its private
+ * scratch folder (OCR links its language data there), write only that folder, use worker
+ * threads (tesseract.js) and native addons (sharp, @napi-rs/canvas); no child processes.
+ */
+export function parserSandbox(root: string, scratch: string): SandboxNeeds {
+  return { readRoots: [root, scratch], writeRoots: [scratch], workerThreads: true, addons: true };
+}
+
+export interface ParserLaunch {
+  entry: string;
+  execArgv: string[];
+  env: NodeJS.ProcessEnv;
+  /** The process's private temp folder (its only writable place). */
+  scratch: string;
+}
+
+/**
+ * How a parser process is started with child_process.fork: under Node's permission model with a
+ * scrubbed environment whose temp folder is a private one. Run from source, the entry is bundled
+ * first (a sandboxed process cannot start tsx's esbuild); if that bundle cannot be written, the
+ * parser runs through tsx without the permission model.
+ */
+export function parserLaunch(memoryMb: number): ParserLaunch {
+  const root = appRoot();
+  const source = siblingEntry(import.meta.url, 'parser-process');
+  const entry = source.endsWith('.ts') ? bundledEntry(source, root) : source;
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'fieldbook-parser-'));
+  const sandbox = entry ? permissionArgs(parserSandbox(root, scratch)) : [];
+  return {
+    entry: entry ?? source,
+    execArgv: [`--max-old-space-size=${memoryMb}`, ...sandbox],
+    env: { ...scrubbedEnv(), TMPDIR: scratch, TMP: scratch, TEMP: scratch },
+    scratch,
+  };
+}
+
+/** Spawn with child_process.fork (CLI, tests, HTTP bridge); the scratch folder goes when the process does. */
+export const forkParser: ParserSpawner = ({ memoryMb }) => {
+  const launch = parserLaunch(memoryMb);
+  const proc = forkWorker<ParseRequest, ParseResponse>(launch.entry, launch.execArgv, { env: launch.env });
+  // Removed when the parser exits, or at the latest when this process does (a killed parser's exit may come too late).
+  const removeScratch = (): void => fs.rmSync(launch.scratch, { recursive: true, force: true });
+  process.once('exit', removeScratch);
+  proc.onExit(() => {
+    process.removeListener('exit', removeScratch);
+    removeScratch();
+  });
+  return proc;
+};
 
 interface Pending {
   onMessage(msg: ParseResponse): void;
@@ -94,6 +145,13 @@ export function createParserPool(opts: { size?: number; spawn?: ParserSpawner; m
     password?: string,
   ): Promise<ParseResult> =>
     new Promise((resolve, reject) => {
+      let data: Buffer;
+      try {
+        data = readForParsing(file, limits);
+      } catch (err) {
+        reject(err);
+        return;
+      }
       const proc = processFor(slot, limits.parserMemoryMb);
       const id = nextId++;
       const finish = (fn: () => void): void => {
@@ -143,7 +201,7 @@ export function createParserPool(opts: { size?: number; spawn?: ParserSpawner; m
           reject(new FieldbookError('INGEST_CANCELLED', { file }));
         });
       signal?.addEventListener('abort', onAbort, { once: true });
-      proc.send({ id, file, limits, chunk, ...(ocr ? { ocr } : {}), ...(password ? { password } : {}) });
+      proc.send({ id, file, limits, chunk, data, ...(ocr ? { ocr } : {}), ...(password ? { password } : {}) });
     });
 
   return {

@@ -19,6 +19,7 @@ channel.onMessage((msg) => {
     (progress) => channel.send({ id: msg.id, progress }),
     msg.ocr,
     msg.password,
+    msg.data,
   ).then(
     (result) => channel.send({ id: msg.id, ok: true, result }),
     (err: unknown) => {

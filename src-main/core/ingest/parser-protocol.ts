@@ -11,6 +11,8 @@ export interface ParseRequest {
   ocr?: OcrSettings;
   /** The password for this one file (a protected PDF); never stored or logged. */
   password?: string;
+  /** The file's bytes, read by the caller: the parser process has no access to the user's files. */
+  data: Uint8Array;
 }
 
 export interface ParseProgress {
@@ -24,5 +26,14 @@ export type ParseResponse =
   | { id: number; ok: false; error: Pick<ErrorReport, 'code' | 'detail' | 'file'> };
 
 export function isParseRequest(msg: unknown): msg is ParseRequest {
-  return typeof msg === 'object' && msg !== null && 'id' in msg && 'file' in msg && 'limits' in msg && 'chunk' in msg;
+  return (
+    typeof msg === 'object' &&
+    msg !== null &&
+    'id' in msg &&
+    'file' in msg &&
+    'limits' in msg &&
+    'chunk' in msg &&
+    'data' in msg &&
+    msg.data instanceof Uint8Array
+  );
 }

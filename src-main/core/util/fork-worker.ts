@@ -30,11 +30,16 @@ export function tsxLoaderUrl(): string {
   return pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 }
 
-export function forkWorker<TReq, TRes>(entry: string, execArgv: string[] = []): WorkerProcess<TReq, TRes> {
+export function forkWorker<TReq, TRes>(
+  entry: string,
+  execArgv: string[] = [],
+  opts: { env?: NodeJS.ProcessEnv } = {},
+): WorkerProcess<TReq, TRes> {
   const args = [...execArgv];
   if (entry.endsWith('.ts')) args.unshift('--import', tsxLoaderUrl());
   const child: ChildProcess = fork(entry, [], {
     execArgv: args,
+    ...(opts.env ? { env: opts.env } : {}),
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     serialization: 'advanced',
   });
