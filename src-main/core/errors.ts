@@ -173,8 +173,9 @@ const ERROR_TABLE = {
   PARSE_FAILED: {
     en: 'The document could not be read',
     zh: '無法讀取文件',
-    hintEn: 'See the details; try exporting the file again.',
-    hintZh: '請查看詳細資訊，並嘗試重新匯出檔案。',
+    hintEn:
+      'Export or save the file again from its original program and add it again; if it still fails, give the file to IT.',
+    hintZh: '請從原始程式重新匯出或儲存檔案後再加入；若仍失敗，請將檔案交給 IT。',
   },
   INGEST_CANCELLED: {
     en: 'Adding documents was stopped',
