@@ -170,6 +170,13 @@ const ERROR_TABLE = {
       'Other files were not affected. Try a copy exported again from the original program; an administrator can raise the reader memory limit in Settings.',
     hintZh: '其他檔案不受影響。請改用從原始程式重新匯出的檔案；管理員可在設定中提高讀取程式的記憶體上限。',
   },
+  PARSE_OUT_OF_MEMORY: {
+    en: 'Reading the document needed more memory than allowed and was stopped',
+    zh: '讀取文件所需的記憶體超過上限，已停止',
+    hintEn:
+      'The file may be damaged or built in an unusual way. Try a copy exported again from the original program; an administrator can raise the reader memory limit in Settings.',
+    hintZh: '檔案可能損壞或結構特殊。請改用從原始程式重新匯出的檔案；管理員可在設定中提高讀取程式的記憶體上限。',
+  },
   PARSE_FAILED: {
     en: 'The document could not be read',
     zh: '無法讀取文件',

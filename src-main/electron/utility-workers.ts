@@ -22,7 +22,7 @@ function wrap<TReq, TRes>(child: UtilityProcessLike): WorkerProcess<TReq, TRes> 
   return {
     send: (msg) => child.postMessage(msg),
     onMessage: (handler) => child.on('message', (m) => handler(m as TRes)),
-    onExit: (handler) => child.on('exit', (code) => handler(code)),
+    onExit: (handler) => child.on('exit', (code) => handler(code, { outOfMemory: false })),
     kill: () => {
       child.kill();
     },

@@ -9,7 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS } from '../../src-main/core/config';
+import { describeError, FieldbookError } from '../../src-main/core/errors';
 import { createParserPool, parserLaunch } from '../../src-main/core/ingest/parser-pool';
+import { writePdf } from '../support/bad-inputs';
 import { englishScan } from '../support/scans';
 import { repoRoot, tempDir } from '../support/paths';
 
@@ -73,6 +75,33 @@ describe('parser process sandbox', () => {
     });
     expect(fs.existsSync(path.join(tmp.dir, 'dropped.txt'))).toBe(false);
     expect(report.env.filter((k) => !['TMPDIR', 'TMP', 'TEMP', 'LANG', 'LC_ALL', 'TZ'].includes(k))).toEqual([]);
+  });
+
+  it('issue 16.7: a file the parser runs out of memory on fails with "needed more memory than allowed", not "parser exited with code null"', async () => {
+    const pdf = path.join(tmp.dir, 'long.pdf');
+    await writePdf(pdf, (d) => {
+      for (let i = 0; i < 40; i++)
+        d.text(`Section ${i}: ${'torque the flange bolts crosswise; '.repeat(60)}`).addPage();
+    });
+    const pool = createParserPool({ size: 1, memoryMb: 24 });
+    try {
+      const limits = { ...DEFAULT_SETTINGS.limits, parserMemoryMb: 24 };
+      const err = await pool.parse(pdf, limits, DEFAULT_SETTINGS.chunk).then(
+        () => null,
+        (e: unknown) => describeError(e),
+      );
+      expect(err).toMatchObject({
+        code: 'PARSE_OUT_OF_MEMORY',
+        message: 'Reading the document needed more memory than allowed and was stopped',
+        detail: 'over 24 MB',
+        file: pdf,
+      });
+      expect(describeError(new FieldbookError('PARSE_OUT_OF_MEMORY'), 'zh-TW').message).toBe(
+        '讀取文件所需的記憶體超過上限，已停止',
+      );
+    } finally {
+      pool.close();
+    }
   });
 
   it.skipIf(process.platform !== 'linux')(

@@ -74,7 +74,7 @@ export const forkParser: ParserSpawner = ({ memoryMb }) => {
 
 interface Pending {
   onMessage(msg: ParseResponse): void;
-  onExit(code: number | null): void;
+  onExit(code: number | null, outOfMemory: boolean): void;
 }
 
 interface Slot {
@@ -124,11 +124,11 @@ export function createParserPool(opts: { size?: number; spawn?: ParserSpawner; m
     const proc = spawn({ memoryMb });
     // One listener pair per process; the request in flight receives the events.
     proc.onMessage((msg) => slot.pending?.onMessage(msg));
-    proc.onExit((code) => {
+    proc.onExit((code, { outOfMemory }) => {
       // A process we already replaced (timeout, cancel) must not fail the next file's request.
       if (slot.proc !== proc) return;
       slot.proc = null;
-      slot.pending?.onExit(code);
+      slot.pending?.onExit(code, outOfMemory);
     });
     slot.proc = proc;
     return proc;
@@ -172,9 +172,13 @@ export function createParserPool(opts: { size?: number; spawn?: ParserSpawner; m
           }
           finish(() => (msg.ok ? resolve(msg.result) : reject(errorFromReport({ ...msg.error, file }))));
         },
-        onExit: (code) =>
+        onExit: (code, outOfMemory) =>
           finish(() =>
-            reject(new FieldbookError('PARSE_CRASHED', { file, detail: `parser exited with code ${code}` })),
+            reject(
+              outOfMemory
+                ? new FieldbookError('PARSE_OUT_OF_MEMORY', { file, detail: `over ${limits.parserMemoryMb} MB` })
+                : new FieldbookError('PARSE_CRASHED', { file, detail: `parser exited with code ${code}` }),
+            ),
           ),
       };
       slot.pending = pending;

@@ -11,7 +11,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 export interface WorkerProcess<TReq, TRes> {
   send(msg: TReq): void;
   onMessage(handler: (msg: TRes) => void): void;
-  onExit(handler: (code: number | null) => void): void;
+  /** `outOfMemory`: the process died because its heap limit was reached (known only for child_process workers). */
+  onExit(handler: (code: number | null, info: { outOfMemory: boolean }) => void): void;
   kill(): void;
 }
 
@@ -43,13 +44,29 @@ export function forkWorker<TReq, TRes>(
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     serialization: 'advanced',
   });
-  child.stderr?.resume();
+  // The end of stderr says why a worker died (V8 writes "heap out of memory" before aborting).
+  let stderrTail = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderrTail = (stderrTail + d.toString('utf8')).slice(-4096);
+  });
   return {
     send: (msg) => {
       if (child.connected) child.send(msg as object);
     },
     onMessage: (handler) => child.on('message', (m) => handler(m as TRes)),
-    onExit: (handler) => child.on('exit', (code) => handler(code)),
+    onExit: (handler) =>
+      child.on('exit', (code) => {
+        let fired = false;
+        const fire = (): void => {
+          if (fired) return;
+          fired = true;
+          handler(code, { outOfMemory: /heap out of memory|Reached heap limit/i.test(stderrTail) });
+        };
+        // Let the last stderr lines arrive first (briefly: a grandchild may hold the pipe open).
+        if (!child.stderr || child.stderr.readableEnded) return fire();
+        child.stderr.once('end', fire);
+        setTimeout(fire, 200);
+      }),
     kill: () => child.kill('SIGKILL'),
   };
 }
