@@ -127,6 +127,12 @@ const ERROR_TABLE = {
     hintEn: 'Check that it shows a document, sharp and upright, and that the OCR languages in Settings match it.',
     hintZh: '請確認圖片是清晰、方向正確的文件，且設定中的 OCR 語言與文件相符。',
   },
+  OCR_PAGES_NOT_READ: {
+    en: 'OCR did not read the pages of this file: they are too large, or past what OCR reads of one file',
+    zh: 'OCR 未讀取此檔案的頁面：頁面過大，或超出單一檔案的 OCR 讀取上限',
+    hintEn: 'Split the file into smaller files, or scan the pages again at a normal paper size and resolution.',
+    hintZh: '請將檔案拆成較小的檔案，或以一般紙張尺寸與解析度重新掃描。',
+  },
   OCR_DISABLED: {
     en: 'Images are read by OCR, which is turned off',
     zh: '圖片需要 OCR 文字辨識，但 OCR 已關閉',

@@ -179,6 +179,12 @@ describe('scanned pages as they come from real scanners (issue 16) and OCR limit
       'Pages not read by OCR: page 4 is 14400 × 14400 pt (200 × 200 in): too large to read by OCR',
     );
     console.log(`huge-page PDF: ${fileSize(file('huge.pdf'))} bytes`);
+    // A file whose only page is absurd fails with its own error, not "no text found".
+    await drawnPdf(file('absurd.pdf'), [[14400, 14400]]);
+    await expect(parseDocument(file('absurd.pdf'), DEFAULT_SETTINGS.limits, undefined, OCR)).rejects.toMatchObject({
+      code: 'OCR_PAGES_NOT_READ',
+      detail: expect.stringContaining('page 1 is 14400 × 14400 pt'),
+    });
   }, 300_000);
 
   it("issue 14.10: a many-page blank PDF stops at the file's OCR budget and keeps its readable page", async () => {

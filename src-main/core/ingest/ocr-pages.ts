@@ -190,6 +190,16 @@ export class OcrPages {
     }
   }
 
+  /**
+   * The error for a file none of whose pages gave text: OCR_PAGES_NOT_READ when pages were
+   * skipped for size or budget, else `otherwise` (nothing readable); the notes go in the detail.
+   */
+  noTextError(file: string, otherwise: 'PDF_OCR_NO_TEXT' | 'IMAGE_NO_TEXT', context?: string): FieldbookError {
+    const detail = [context ?? '', ...this.warnings()].filter(Boolean).join('; ');
+    const code = this.overBudget.length > 0 || this.tooLarge.length > 0 ? 'OCR_PAGES_NOT_READ' : otherwise;
+    return new FieldbookError(code, { file, ...(detail ? { detail } : {}) });
+  }
+
   /** Whether page `n` is already named in a note (left out, over budget, too large, failed). */
   noted(n: number): boolean {
     const prefix = `${n} (`;

@@ -86,8 +86,7 @@ export async function parseImage(
   if (pages.length === 0) {
     const first = failures[0];
     if (first && failures.length === pageCount) throw first.err;
-    const detail = [pageCount > 1 ? `${pageCount} pages` : '', ...ocrPages.warnings()].filter(Boolean).join('; ');
-    throw new FieldbookError('IMAGE_NO_TEXT', { file: fileName, ...(detail ? { detail } : {}) });
+    throw ocrPages.noTextError(fileName, 'IMAGE_NO_TEXT', pageCount > 1 ? `${pageCount} pages` : undefined);
   }
   const blocks = layoutBlocks(pages);
   ocrPages.boxesToPage(blocks);

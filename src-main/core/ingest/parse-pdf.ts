@@ -134,7 +134,9 @@ export async function parsePdf(
     }
     if (emptyPages.length + unreadablePages.length === pdf.numPages) {
       // With OCR on, the pages without text were already read by OCR: asking to "run OCR" would be wrong.
-      throw new FieldbookError(ocr?.enabled ? 'PDF_OCR_NO_TEXT' : 'PDF_NO_TEXT', { file: fileName });
+      throw ocrPages
+        ? ocrPages.noTextError(fileName, 'PDF_OCR_NO_TEXT')
+        : new FieldbookError('PDF_NO_TEXT', { file: fileName });
     }
     const blocks = layoutBlocks(pages);
     const meta = await pdf.getMetadata().catch(() => null);
