@@ -269,6 +269,7 @@ export function createApi(fb: Fieldbook, host: ApiHost): Api {
       if (input.tags) opts.tags = input.tags;
       if (input.sensitivity) opts.sensitivity = input.sensitivity;
       if (input.isSafety !== undefined) opts.isSafety = input.isSafety;
+      if (input.password) opts.password = input.password;
       const controller = new AbortController();
       ingesting = controller;
       let report;
