@@ -83,8 +83,12 @@ Usage: fieldbook <command> [options]   (from a checkout: npm run fieldbook -- <c
 
   eval retrieval --corpus C.jsonl --queries Q.jsonl [--embedding-model DIR] [--limit N]
                          retrieval quality (Recall@1/5/10, MRR@10, nDCG@10) per search mode
-  eval answers --corpus C.jsonl --queries Q.jsonl [--unanswerable U.jsonl] [--llm FILE.gguf]
-                         answer quality: cited evidence, citation precision, "not found" rate
+  eval answers --corpus C.jsonl --queries Q.jsonl [--unanswerable U.jsonl] [--llm FILE.gguf] [--details OUT.jsonl]
+                         answer quality: cited evidence, citation precision, "not found" rate, confidence calibration
+  eval answers --procedures test/eval/procedures.jsonl [--corpus-dir ../shared/corpus]
+                         procedure answers: step recall, steps in order, safety-condition recall, citation precision
+  eval followups --corpus C.jsonl --queries MULTITURN.jsonl [--unrelated Q.jsonl …]
+                         follow-up detection: multi-turn retrieval, unrelated questions wrongly joined
 
 Common options: --json (machine-readable output), --home DIR (data directory; or FIELDBOOK_HOME)
 `;

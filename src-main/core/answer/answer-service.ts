@@ -120,8 +120,9 @@ export function retrievalStrength(
   question: string,
   ranked: RankedChunk[],
   idf: (terms: string[]) => Map<string, number>,
+  seen?: (term: string) => boolean,
 ): number {
-  const terms = contentTerms(question);
+  const terms = contentTerms(question, seen);
   if (terms.length === 0 || ranked.length === 0) return 0;
   const weights = idf(terms);
   const total = terms.reduce((acc, t) => acc + (weights.get(t) ?? 0), 0);
@@ -135,6 +136,13 @@ export function retrievalStrength(
   const vector = ranked[0]?.scores.vector;
   // A strong semantic match counts even when few words are shared.
   return Math.max(best, vector !== undefined ? Math.min(1, Math.max(0, (vector - 0.5) * 2)) : 0);
+}
+
+/** Whether a term occurs in the knowledge base (its idf is below that of a term in no chunk). */
+function termSeen(db: Db): (term: string) => boolean {
+  const chunks = (db.prepare('SELECT COUNT(*) AS n FROM chunks').get() as { n: number }).n;
+  const unseen = Math.log(2 * chunks + 2) - 1e-9;
+  return (term) => (termIdf(db, [term]).get(term) ?? unseen) < unseen;
 }
 
 /** How far the best retrieved chunk leads the best one from another document (0..1; 1 when alone). */
@@ -229,7 +237,8 @@ export function createAnswerService(deps: AnswerDeps): AnswerService {
       // Safety rules lead the context so the model sees them first; duplicates are dropped.
       const seen = new Set<number>();
       const ordered = [...safetyRanked, ...ranking.ranked].filter((r) => !seen.has(r.chunk.id) && seen.add(r.chunk.id));
-      const strength = retrievalStrength(retrievalQuery, ranking.ranked, (terms) => termIdf(db, terms));
+      const inKb = termSeen(db);
+      const strength = retrievalStrength(retrievalQuery, ranking.ranked, (terms) => termIdf(db, terms), inKb);
       // Hazardous work without a matching safety rule: say so first, prominently.
       const safetyWarning = topics.length > 0 && safetyRanked.length === 0 ? NO_SAFETY_RULE[lang] : null;
       if (safetyWarning) opts.onToken?.(`${safetyWarning}\n\n`);
@@ -332,7 +341,7 @@ export function createAnswerService(deps: AnswerDeps): AnswerService {
       const extractive = (why: string | null): AnswerResult => {
         const passages = sectionPassages(db, ordered.slice(0, EXTRACTIVE_CANDIDATES));
         const answer = extractiveAnswer(
-          questionTerms(q, (terms) => termIdf(db, terms)),
+          questionTerms(q, (terms) => termIdf(db, terms), inKb),
           passages,
         );
         const text = `${EXTRACTIVE_LABEL[lang]}\n${answer.text}`;

@@ -137,13 +137,34 @@ const CHINESE_QUESTION_WORDS_RE =
 
 const ENGLISH_MODALS_RE = /\b(?:must|need|needs|shall|may|might|ought)\b/gi;
 
-/** The question's content terms (as the keyword index spells them), without Chinese question words. */
-export function contentTerms(question: string): string[] {
-  return buildKeywordQuery(question.replace(CHINESE_QUESTION_WORDS_RE, ' ').replace(ENGLISH_MODALS_RE, ' ')).terms;
+/**
+ * The question's content terms (as the keyword index spells them), without Chinese question
+ * words. Given `seen` (does a term occur in the knowledge base?), a Chinese bigram that occurs
+ * nowhere while the bigrams on both sides of it do is dropped: it straddles two words ("人感"
+ * in "有人感電") and is no topic of its own. An unknown word ("保固期") stays and counts.
+ */
+export function contentTerms(question: string, seen?: (term: string) => boolean): string[] {
+  const cleaned = question.replace(CHINESE_QUESTION_WORDS_RE, ' ').replace(ENGLISH_MODALS_RE, ' ');
+  const terms = buildKeywordQuery(cleaned).terms;
+  if (!seen) return terms;
+  const straddling = new Set<string>();
+  for (const run of normalizeForMatch(cleaned).match(/\p{Script=Han}{2,}/gu) ?? []) {
+    const chars = Array.from(run);
+    const grams = chars.slice(1).map((c, i) => `${chars[i]}${c}`);
+    grams.forEach((g, i) => {
+      const sides = [grams[i - 1], grams[i + 1]].filter((x): x is string => x !== undefined);
+      if (!seen(g) && sides.length > 0 && sides.every(seen)) straddling.add(g);
+    });
+  }
+  return terms.filter((t) => !straddling.has(t));
 }
 
-export function questionTerms(question: string, idf: (terms: string[]) => Map<string, number>): QuestionTerms {
-  const terms = contentTerms(question);
+export function questionTerms(
+  question: string,
+  idf: (terms: string[]) => Map<string, number>,
+  seen?: (term: string) => boolean,
+): QuestionTerms {
+  const terms = contentTerms(question, seen);
   return { terms, weights: idf(terms), procedural: PROCEDURAL_RE.test(question) };
 }
 
@@ -175,11 +196,14 @@ export interface PassageScore {
  */
 export function scorePassage(q: QuestionTerms, p: Passage): PassageScore {
   // The section's own headings: a document title matches every section of its document alike.
-  const headingText = p.headingPath.filter((h) => squash(h) !== squash(p.title)).join(' ');
-  const heading = termCoverage(q, headingText);
+  // Its own (last) heading counts most: "6.2 Belt tracking", not the parent "6. Belt tension and tracking".
+  const own = p.headingPath.filter((h) => squash(h) !== squash(p.title));
+  const headingText = own.join(' ');
+  const heading = 0.7 * termCoverage(q, own.at(-1) ?? '') + 0.3 * termCoverage(q, headingText);
   const body = termCoverage(q, `${p.title}\n${headingText}\n${p.text}`);
   const procedure = isProcedure(passageUnits(p.text, p.headingPath.at(-1)));
-  const score = 0.55 * body + 0.35 * heading + (q.procedural && procedure ? 0.15 : 0) - 0.02 * Math.min(p.rank, 10);
+  const score =
+    0.55 * body + 0.35 * heading + (q.procedural && procedure && body >= 0.3 ? 0.15 : 0) - 0.02 * Math.min(p.rank, 10);
   return { score, heading, body, procedure };
 }
 
