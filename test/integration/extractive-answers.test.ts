@@ -77,6 +77,22 @@ describe('issue 13: extractive answers on the sample knowledge base', () => {
     expect(res.citations[0]?.headingPath.at(-1)).toBe('4. 高壓電作業前準備');
   });
 
+  it('issue 13.4: confidence separates a right quote from a wrong one, and only the wrong one needs review', async () => {
+    const right = await fb.answers.ask('E-203 伺服過載如何復位？');
+    const exact = await fb.answers.ask('What is the torque for the gearmotor mounting bolts?');
+    // The knowledge base has nothing on touch screens: the quoted section only shares a word or two.
+    const wrong = await fb.answers.ask('How do I calibrate the HMI touch screen?');
+    expect(exact.answer).toContain('Gearmotor mounting bolts | M12 | 79 N·m');
+    expect(wrong.answer).not.toMatch(/calibrat/i);
+    for (const res of [right, exact]) {
+      expect(res.needsReview).toBe(false);
+      expect(res.confidence).toBeGreaterThan(wrong.confidence + 0.2);
+    }
+    expect(wrong.mode).toBe('extractive');
+    expect(wrong.needsReview).toBe(true);
+    expect(wrong.confidenceSignals?.passage).toBeLessThan(0.5);
+  });
+
   it('issue 13.3: "What is the warranty period of the robot arm?" after the lockout question is a new question, not a follow-up', async () => {
     const first = await fb.answers.ask('How do I lock out the conveyor before maintenance?');
     const second = await fb.answers.ask('What is the warranty period of the robot arm?', {
