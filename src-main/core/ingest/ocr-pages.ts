@@ -172,16 +172,6 @@ export class OcrPages {
     return { lines: words.length ? ocrPageLines(n, upright.w, upright.h, words) : null };
   }
 
-  /** Whether the file's OCR budget is used up (later pages will not be read). */
-  exhausted(): boolean {
-    return this.budget.exhausted();
-  }
-
-  /** Note a page skipped because the budget is used up (for callers that skip before decoding). */
-  skipped(n: number): void {
-    this.overBudget.push(n);
-  }
-
   /** Boxes of pages read turned: back to the page as stored (call on the laid-out blocks). */
   boxesToPage(blocks: Block[]): void {
     for (const block of blocks) {

@@ -357,7 +357,7 @@ export class OcrBudget {
     return true;
   }
 
-  exhausted(): boolean {
+  private exhausted(): boolean {
     return (performance.now() - this.started) / 1000 > this.seconds || this.pixels >= this.megapixels * 1e6;
   }
 
