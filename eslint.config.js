@@ -51,6 +51,28 @@ export default tseslint.config(
     },
   },
   {
+    // Arrows point down: storage and the base of core (domain.ts, errors.ts) never import ingestion; the
+    // types they share are in core/domain.ts. Repeats the core rule (this block replaces it for these files).
+    files: ['src-main/core/store/**/*.ts', 'src-main/core/domain.ts', 'src-main/core/errors.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['electron', 'electron/*', 'react', 'react-dom', 'react/*'],
+              message: 'src-main/core must stay plain Node.',
+            },
+            {
+              group: ['**/ingest/*', '**/ingest'],
+              message: 'store/ may not import ingest/: put shared types in core/domain.ts.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The renderer talks to the main process only through the contract.
     files: ['src-renderer/src/**/*.{ts,tsx}'],
     rules: {

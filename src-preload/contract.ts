@@ -22,7 +22,7 @@ import type { Settings } from '../src-main/core/config';
 import type { ErrorReport } from '../src-main/core/errors';
 import type { EmbeddingStatus, LlmStatus } from '../src-main/core/fieldbook';
 import type { IngestProgress, IngestReport } from '../src-main/core/ingest/ingest-service';
-import { DOC_TYPES, type Box, type DocType } from '../src-main/core/ingest/types';
+import { DOC_TYPES, type Box, type DocType } from '../src-main/core/domain';
 import type { SearchResponse } from '../src-main/core/search/search-service';
 import type { AnswerRecord } from '../src-main/core/store/conversations';
 import type { DocumentRecord } from '../src-main/core/store/documents';

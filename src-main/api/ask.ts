@@ -6,7 +6,7 @@ import { questionAudit } from '../core/audit/audit-labels';
 import { FieldbookError } from '../core/errors';
 import type { Fieldbook } from '../core/fieldbook';
 import { viewerImage } from '../core/ingest/image-file';
-import type { DocType } from '../core/ingest/types';
+import type { DocType } from '../core/domain';
 import { answerSensitivity, listConversations, saveFeedback } from '../core/store/conversations';
 import { toChunkRecord } from '../core/store/documents';
 import { readFileNoFollow } from '../core/util/safe-file';

@@ -15,7 +15,7 @@ import { appRoot } from '../core/config';
 import { describeError, FieldbookError } from '../core/errors';
 import { openFieldbook, type Fieldbook } from '../core/fieldbook';
 import type { IngestProgress, IngestReport } from '../core/ingest/ingest-service';
-import { DOC_TYPES, isDocType } from '../core/ingest/types';
+import { DOC_TYPES, isDocType } from '../core/domain';
 import type { SearchMode } from '../core/search/search-service';
 import type { AnswerRecord } from '../core/store/conversations';
 import {

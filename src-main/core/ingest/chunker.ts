@@ -6,7 +6,8 @@
  */
 import type { ChunkSettings } from '../config';
 import { isCjkChar } from '../text/normalize';
-import type { Block, Box, Chunk } from './types';
+import type { Box, Chunk } from '../domain';
+import type { Block } from './types';
 
 /** Approximate token count: a CJK character ≈ 1 token, other characters ≈ 1/4 token. */
 export function sizeOf(text: string): number {

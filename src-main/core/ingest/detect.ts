@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { IngestLimits } from '../config';
 import { FieldbookError } from '../errors';
-import type { DocType } from './types';
+import type { DocType } from '../domain';
 
 const EXTENSION_TYPES: Record<string, DocType> = {
   '.pdf': 'pdf',

@@ -9,7 +9,8 @@ import path from 'node:path';
 import { isCjkChar } from '../text/normalize';
 import { joinText } from './chunker';
 import { wordsConfidence, type OcrWord } from './ocr';
-import type { Block, Box } from './types';
+import type { Box } from '../domain';
+import type { Block } from './types';
 
 /** A run of text on a page (a text-layer item or an OCR word), in points from the top-left corner. */
 export interface LayoutItem {

@@ -10,7 +10,8 @@ import { FieldbookError } from '../errors';
 import { decodeForOcr, imagePage, MAX_OCR_PIXELS, probeImage, type ImagePage } from './image-file';
 import { OcrPages } from './ocr-pages';
 import { documentTitle, layoutBlocks, type PageLines } from './page-layout';
-import type { Box, ParsedDocument } from './types';
+import type { Box } from '../domain';
+import type { ParsedDocument } from './types';
 
 /**
  * How much to resize a page before OCR: to the OCR resolution when the scan's own is known

@@ -4,7 +4,8 @@
  */
 import path from 'node:path';
 import { FieldbookError } from '../errors';
-import type { Block, DocType, ParsedDocument } from './types';
+import type { DocType } from '../domain';
+import type { Block, ParsedDocument } from './types';
 
 export function decodeText(data: Buffer): string {
   if (data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) return data.subarray(3).toString('utf8');

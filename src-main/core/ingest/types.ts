@@ -1,24 +1,8 @@
-/** The data that flows through ingestion: file → parsed blocks → chunks. */
+/** The data that flows through ingestion: file → parsed blocks → chunks (`Chunk`, `Box`, `DocType`: `../domain`). */
+import type { Box, Chunk, DocType } from '../domain';
 
-/** Document types; 'image' is a PNG, JPEG or TIFF read by OCR (one page per image or TIFF page). */
-export const DOC_TYPES = ['pdf', 'docx', 'txt', 'md', 'image'] as const;
-export type DocType = (typeof DOC_TYPES)[number];
-
-export function isDocType(value: string): value is DocType {
-  return (DOC_TYPES as readonly string[]).includes(value);
-}
-
-/**
- * A rectangle on a page, origin at the page's top-left corner: in PDF points for PDFs,
- * in pixels of the upright image for images.
- */
-export interface Box {
-  page: number;
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-}
+// Kept until ocr.ts (being edited for OCR) imports Box from '../domain'; new code imports '../domain'.
+export { DOC_TYPES, isDocType, type Box, type Chunk, type DocType } from '../domain';
 
 export type BlockKind = 'heading' | 'paragraph' | 'list' | 'table' | 'code';
 
@@ -46,17 +30,6 @@ export interface ParsedDocument {
   blocks: Block[];
   /** Non-fatal findings, e.g. pages without a text layer. */
   warnings: string[];
-}
-
-export interface Chunk {
-  ord: number;
-  text: string;
-  pageStart: number | null;
-  pageEnd: number | null;
-  headingPath: string[];
-  boxes: Box[];
-  /** Lowest OCR confidence among the chunk's text, or null when it came from a text layer. */
-  ocrConfidence: number | null;
 }
 
 export interface ParseResult {

@@ -4,7 +4,7 @@
  */
 import type { SearchSettings } from '../config';
 import type { Embedder } from '../embed/embedder';
-import type { Box, DocType } from '../ingest/types';
+import type { Box, DocType } from '../domain';
 import type { Db } from '../store/db';
 import { chunkContext, getChunks, SENSITIVITY_LEVELS, type ChunkRecord, type Sensitivity } from '../store/documents';
 import { currentVectorSpace, knn } from '../store/vectors';

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import type { Db } from './db';
-import type { Box, Chunk, DocType } from '../ingest/types';
+import type { Box, Chunk, DocType } from '../domain';
 import { extractCodes, indexText } from '../text/terms';
 import { deleteVectors, insertVector } from './vectors';
 

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../../../test/support/paths';
-import type { Chunk, DocType } from '../ingest/types';
+import type { Chunk, DocType } from '../domain';
 import { DB_FILE, migrate, openStore, schemaVersion, type Db } from './db';
 import { writeDocument } from './documents';
 import { MIGRATIONS } from './migrations';

@@ -12,7 +12,8 @@ import type { ChunkSettings, IngestLimits, OcrSettings } from '../config';
 import type { Embedder } from '../embed/embedder';
 import { FieldbookError } from '../errors';
 import type { ParserPool } from '../ingest/parser-pool';
-import { isDocType, type ParseResult } from '../ingest/types';
+import { isDocType } from '../domain';
+import type { ParseResult } from '../ingest/types';
 import {
   chunkContext,
   deleteDocumentRows,
