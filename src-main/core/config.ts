@@ -89,7 +89,7 @@ export interface OcrSettings {
   languages: string[];
   /** Render resolution for OCR; 200–300 suits manuals. */
   dpi: number;
-  /** OCR time and decoded pixels allowed per file (default 600 s, 2000 megapixels); later pages are not read. */
+  /** OCR time and decoded pixels allowed per file (default 1200 s, 3000 megapixels); later pages are not read. */
   budget?: { seconds: number; megapixels: number };
 }
 

@@ -71,8 +71,11 @@ const LATIN_READ_MARGIN = 5;
 /** Pages drawn at fewer pixels per inch than this (after the pixel cap) are not read: text would be a few pixels tall. */
 const MIN_RENDER_DPI = 50;
 
-/** Per-file OCR budget defaults: past either, the remaining pages are reported as not read. */
-export const DEFAULT_OCR_BUDGET = { seconds: 600, megapixels: 2000 };
+/**
+ * Per-file OCR budget defaults: past either, the remaining pages are reported as not read.
+ * 3000 megapixels is about 800 letter pages at 200 dpi; 20 minutes is a few hundred scanned pages.
+ */
+export const DEFAULT_OCR_BUDGET = { seconds: 1200, megapixels: 3000 };
 
 const CJK_LANGUAGE_RE = /^(chi_|jpn|kor)/;
 
