@@ -150,34 +150,87 @@ function parseQa(text: string): { question: string; answer: string } | null {
   }
 }
 
+/**
+ * Export a training set: check the options → read the cursor → examples from rated answers →
+ * examples generated from chunks → clean (redact, length, duplicates) → split and write → the eval
+ * set → manifest → record (cursor and history, one transaction).
+ */
 export async function exportDataset(
   db: Db,
   search: SearchService,
   opts: DatasetExportOptions,
 ): Promise<DatasetManifest> {
+  checkOptions(opts);
+  const run = startRun(db, opts);
+  const examples = [...feedbackExamples(run), ...(await generatedExamples(run))];
+  const { kept, redactions } = cleanExamples(examples, run);
+  const out = fileWriter(opts.outDir);
+  const bySplit = writeSplits(kept, opts, out);
+  if (opts.evalSet) await writeEvalSet(run, search, out);
+  const manifest = buildManifest(run, kept, bySplit, redactions, out.files);
+  recordExport(run, manifest);
+  return manifest;
+}
+
+/** Provenance and context of a stored answer, for its training examples. */
+interface AnswerProvenance {
+  meta: Omit<Provenance, 'source'>;
+  context: string;
+}
+
+/** One export in progress: its options, the cursor it starts from and advances, and what it dropped. */
+interface ExportRun {
+  db: Db;
+  opts: DatasetExportOptions;
+  kbVersion: string;
+  cursorKey: string;
+  from: Cursor;
+  /** Advanced past every row read, kept or dropped. */
+  to: Cursor;
+  dropped: DatasetManifest['dropped'];
+  /**
+   * Provenance and context from stored citations; null when the answer drew on anything above
+   * the export's label (the labels stored with its passages, or its documents' labels now;
+   * unknown counts as restricted — see `answerSensitivity`).
+   */
+  provenance: (stored: AnswerPassages) => AnswerProvenance | null;
+}
+
+function checkOptions(opts: DatasetExportOptions): void {
   if (opts.format === 'dpo' && opts.sources.some((s) => s !== 'preferences')) {
     throw new FieldbookError('INVALID_INPUT', { detail: 'the dpo format takes the "preferences" source only' });
   }
   if (opts.sources.includes('generated') && opts.generateCount > 0 && !opts.generator) {
     throw new FieldbookError('INVALID_INPUT', { detail: 'generated pairs need an active language model' });
   }
+}
+
+function startRun(db: Db, opts: DatasetExportOptions): ExportRun {
   const cursorKey = `dataset.cursor.${opts.format}`;
   const from: Cursor = opts.resetCursor
     ? ZERO
     : { ...ZERO, ...(JSON.parse(getMeta(db, cursorKey) ?? '{}') as Partial<Cursor>) };
-  const to: Cursor = { ...from };
   const version = kbVersion(db);
-  const chunkInfo = db.prepare('SELECT c.id, c.text, c.page_start, c.doc_id FROM chunks c WHERE c.id = ?');
-  const dropped = { duplicates: 0, nearDuplicates: 0, sensitivity: 0, length: 0, generationFailed: 0 };
-  const examples: Example[] = [];
+  return {
+    db,
+    opts,
+    kbVersion: version,
+    cursorKey,
+    from,
+    to: { ...from },
+    dropped: { duplicates: 0, nearDuplicates: 0, sensitivity: 0, length: 0, generationFailed: 0 },
+    provenance: answerProvenance(db, opts.maxSensitivity, version),
+  };
+}
 
-  /**
-   * Provenance and context from stored citations; null when the answer drew on anything above
-   * the export's label (the labels stored with its passages, or its documents' labels now;
-   * unknown counts as restricted — see `answerSensitivity`).
-   */
-  const fromAnswer = (stored: AnswerPassages): { meta: Omit<Provenance, 'source'>; context: string } | null => {
-    if (!withinClearance(answerSensitivity(db, stored), opts.maxSensitivity)) return null;
+function answerProvenance(
+  db: Db,
+  maxSensitivity: Sensitivity,
+  version: string,
+): (stored: AnswerPassages) => AnswerProvenance | null {
+  const chunkInfo = db.prepare('SELECT c.id, c.text, c.page_start, c.doc_id FROM chunks c WHERE c.id = ?');
+  return (stored) => {
+    if (!withinClearance(answerSensitivity(db, stored), maxSensitivity)) return null;
     const citations: StoredCitation[] = stored.citations;
     const documents: Provenance['documents'] = [];
     const context: string[] = [];
@@ -192,99 +245,113 @@ export async function exportDataset(
       context: context.join('\n\n'),
     };
   };
+}
 
+/** The labels up to and including `max`, as a JSON array for `json_each`. */
+function labelsUpTo(max: Sensitivity): string {
+  return JSON.stringify(SENSITIVITY_LEVELS.slice(0, rank(max) + 1));
+}
+
+/** Approved answers, expert corrections and preference pairs from the feedback since the cursor. */
+function feedbackExamples(run: ExportRun): Example[] {
+  const { db, opts, from, to, dropped } = run;
   const wantAnswers = opts.sources.includes('answers');
   const wantCorrections = opts.sources.includes('corrections');
   const wantPreferences = opts.sources.includes('preferences');
-  if (wantAnswers || wantCorrections || wantPreferences) {
-    const rows = db
-      .prepare(
-        `SELECT a.id, a.question, a.answer, a.citations, a.context, a.safety, f.id AS feedback_id, f.rating, f.correction
-         FROM answers a JOIN feedback f ON f.answer_id = a.id
-         WHERE f.id = (SELECT MAX(id) FROM feedback WHERE answer_id = a.id) AND f.id > ?
-         ORDER BY f.id`,
-      )
-      .all(from.feedbackId) as AnswerRow[];
-    for (const r of rows) {
-      to.feedbackId = Math.max(to.feedbackId, r.feedback_id);
-      to.answerId = Math.max(to.answerId, r.id);
-      const prov = fromAnswer(storedPassages(r));
-      if (!prov) {
-        dropped.sensitivity++;
-        continue;
-      }
-      const base = { system: SYSTEM_PROMPT, question: r.question, context: opts.withContext ? prov.context : null };
-      if (r.correction && wantPreferences) {
-        examples.push({
-          ...base,
-          id: `pref-${r.id}`,
-          answer: r.correction,
-          rejected: r.answer,
-          meta: { ...prov.meta, source: 'preference', answerId: r.id },
-        });
-      } else if (r.correction && wantCorrections) {
-        examples.push({
-          ...base,
-          id: `corr-${r.id}`,
-          answer: r.correction,
-          meta: { ...prov.meta, source: 'expert-correction', answerId: r.id },
-        });
-      } else if (r.rating === 'up' && !r.correction && wantAnswers) {
-        examples.push({
-          ...base,
-          id: `ans-${r.id}`,
-          answer: r.answer,
-          meta: { ...prov.meta, source: 'approved-answer', answerId: r.id },
-        });
-      }
+  if (!wantAnswers && !wantCorrections && !wantPreferences) return [];
+  const examples: Example[] = [];
+  const rows = db
+    .prepare(
+      `SELECT a.id, a.question, a.answer, a.citations, a.context, a.safety, f.id AS feedback_id, f.rating, f.correction
+       FROM answers a JOIN feedback f ON f.answer_id = a.id
+       WHERE f.id = (SELECT MAX(id) FROM feedback WHERE answer_id = a.id) AND f.id > ?
+       ORDER BY f.id`,
+    )
+    .all(from.feedbackId) as AnswerRow[];
+  for (const r of rows) {
+    to.feedbackId = Math.max(to.feedbackId, r.feedback_id);
+    to.answerId = Math.max(to.answerId, r.id);
+    const prov = run.provenance(storedPassages(r));
+    if (!prov) {
+      dropped.sensitivity++;
+      continue;
     }
-  }
-
-  if (opts.sources.includes('generated') && opts.generator && opts.generateCount > 0) {
-    const chunks = db
-      .prepare(
-        `SELECT c.id, c.text, c.page_start, d.id AS doc_id, d.source_path, d.version, d.title FROM chunks c JOIN documents d ON d.id = c.doc_id
-         WHERE c.id > ? AND length(c.text) >= 80 AND d.sensitivity IN (SELECT value FROM json_each(?)) ORDER BY c.id LIMIT ?`,
-      )
-      .all(
-        from.chunkId,
-        JSON.stringify(SENSITIVITY_LEVELS.slice(0, rank(opts.maxSensitivity) + 1)),
-        opts.generateCount,
-      ) as Array<{
-      id: number;
-      text: string;
-      page_start: number | null;
-      doc_id: number;
-      source_path: string;
-      version: number;
-      title: string;
-    }>;
-    for (const c of chunks) {
-      to.chunkId = Math.max(to.chunkId, c.id);
-      const r = await opts.generator.generate({ user: GENERATE_PROMPT(c.text), maxTokens: 400, timeoutMs: 120_000 });
-      const qa = parseQa(r.text);
-      if (!qa) {
-        dropped.generationFailed++;
-        continue;
-      }
+    const base = { system: SYSTEM_PROMPT, question: r.question, context: opts.withContext ? prov.context : null };
+    if (r.correction && wantPreferences) {
       examples.push({
-        id: `gen-${c.id}`,
-        system: SYSTEM_PROMPT,
-        question: qa.question,
-        context: opts.withContext ? `[1] ${c.title}${c.page_start ? ` p.${c.page_start}` : ''}\n${c.text}` : null,
-        answer: qa.answer,
-        meta: {
-          source: 'generated',
-          chunkIds: [c.id],
-          documents: [{ id: c.doc_id, path: c.source_path, version: c.version }],
-          kbVersion: version,
-          page: c.page_start,
-        },
+        ...base,
+        id: `pref-${r.id}`,
+        answer: r.correction,
+        rejected: r.answer,
+        meta: { ...prov.meta, source: 'preference', answerId: r.id },
+      });
+    } else if (r.correction && wantCorrections) {
+      examples.push({
+        ...base,
+        id: `corr-${r.id}`,
+        answer: r.correction,
+        meta: { ...prov.meta, source: 'expert-correction', answerId: r.id },
+      });
+    } else if (r.rating === 'up' && !r.correction && wantAnswers) {
+      examples.push({
+        ...base,
+        id: `ans-${r.id}`,
+        answer: r.answer,
+        meta: { ...prov.meta, source: 'approved-answer', answerId: r.id },
       });
     }
   }
+  return examples;
+}
 
-  // Hygiene: redact, length limits, duplicates.
+/** Question–answer pairs the local LLM writes from chunks since the cursor (within the export's label). */
+async function generatedExamples(run: ExportRun): Promise<Example[]> {
+  const { db, opts, from, to, dropped } = run;
+  if (!opts.sources.includes('generated') || !opts.generator || opts.generateCount <= 0) return [];
+  const examples: Example[] = [];
+  const chunks = db
+    .prepare(
+      `SELECT c.id, c.text, c.page_start, d.id AS doc_id, d.source_path, d.version, d.title FROM chunks c JOIN documents d ON d.id = c.doc_id
+       WHERE c.id > ? AND length(c.text) >= 80 AND d.sensitivity IN (SELECT value FROM json_each(?)) ORDER BY c.id LIMIT ?`,
+    )
+    .all(from.chunkId, labelsUpTo(opts.maxSensitivity), opts.generateCount) as Array<{
+    id: number;
+    text: string;
+    page_start: number | null;
+    doc_id: number;
+    source_path: string;
+    version: number;
+    title: string;
+  }>;
+  for (const c of chunks) {
+    to.chunkId = Math.max(to.chunkId, c.id);
+    const r = await opts.generator.generate({ user: GENERATE_PROMPT(c.text), maxTokens: 400, timeoutMs: 120_000 });
+    const qa = parseQa(r.text);
+    if (!qa) {
+      dropped.generationFailed++;
+      continue;
+    }
+    examples.push({
+      id: `gen-${c.id}`,
+      system: SYSTEM_PROMPT,
+      question: qa.question,
+      context: opts.withContext ? `[1] ${c.title}${c.page_start ? ` p.${c.page_start}` : ''}\n${c.text}` : null,
+      answer: qa.answer,
+      meta: {
+        source: 'generated',
+        chunkIds: [c.id],
+        documents: [{ id: c.doc_id, path: c.source_path, version: c.version }],
+        kbVersion: run.kbVersion,
+        page: c.page_start,
+      },
+    });
+  }
+  return examples;
+}
+
+/** Hygiene: redact personal data, drop examples outside the length limits, then duplicates. */
+function cleanExamples(examples: Example[], run: ExportRun): { kept: Example[]; redactions: RedactionCounts } {
+  const { opts, dropped } = run;
   const redactions = emptyCounts();
   const cleaned: Example[] = [];
   for (const e of examples) {
@@ -305,84 +372,114 @@ export async function exportDataset(
   const d = dedupe(cleaned, (e) => `${e.question}\n${e.answer}`);
   dropped.duplicates = d.exact;
   dropped.nearDuplicates = d.near;
+  return { kept: d.kept, redactions };
+}
 
-  // Split and write.
-  fs.mkdirSync(opts.outDir, { recursive: true });
-  const bySplit: Record<Split, string[]> = { train: [], validation: [], test: [] };
-  for (const e of d.kept)
-    bySplit[splitOf(e.id, opts.seed, opts.ratios)].push(JSON.stringify(formatExample(e, opts.format)));
+/** Writes JSONL files into the output folder and lists each with its hash and line count. */
+interface FileWriter {
+  write(name: string, lines: string[]): void;
+  files: DatasetManifest['files'];
+}
+
+function fileWriter(outDir: string): FileWriter {
+  fs.mkdirSync(outDir, { recursive: true });
   const files: DatasetManifest['files'] = [];
-  const write = (name: string, lines: string[]): void => {
-    const text = lines.length ? `${lines.join('\n')}\n` : '';
-    fs.writeFileSync(path.join(opts.outDir, name), text);
-    files.push({ name, sha256: createHash('sha256').update(text).digest('hex'), lines: lines.length });
+  return {
+    files,
+    write(name, lines) {
+      const text = lines.length ? `${lines.join('\n')}\n` : '';
+      fs.writeFileSync(path.join(outDir, name), text);
+      files.push({ name, sha256: createHash('sha256').update(text).digest('hex'), lines: lines.length });
+    },
   };
-  for (const split of ['train', 'validation', 'test'] as const) write(`${split}.jsonl`, bySplit[split]);
+}
 
-  if (opts.evalSet) {
-    const negatives = db
-      .prepare(
-        `SELECT a.id, a.question, a.citations, a.context, a.safety, f.correction FROM answers a JOIN feedback f ON f.answer_id = a.id
-         WHERE f.id = (SELECT MAX(id) FROM feedback WHERE answer_id = a.id) AND f.rating = 'down' AND f.correction IS NOT NULL ORDER BY a.id`,
-      )
-      .all() as Array<{
-      id: number;
-      question: string;
-      citations: string;
-      context: string | null;
-      safety: string;
-      correction: string;
-    }>;
-    const queries: string[] = [];
-    for (const n of negatives) {
-      // The same rule as for training examples: nothing from an answer above the export's label.
-      if (!fromAnswer(storedPassages(n))) continue;
-      // Gold passage: where the knowledge base best supports the expert's answer.
-      const best = await search.rank(n.correction, {
-        k: 1,
-        mode: 'keyword',
-        filters: { maxSensitivity: opts.maxSensitivity },
-      });
-      const gold = best.ranked.map((r) => String(r.chunk.id));
-      queries.push(
-        JSON.stringify({
-          id: `fb-${n.id}`,
-          question: redactPii(n.question),
-          gold_ids: gold,
-          answers: [redactPii(n.correction)],
-        }),
-      );
-    }
-    const corpus = (
-      db
-        .prepare(
-          `SELECT c.id, c.text, d.title FROM chunks c JOIN documents d ON d.id = c.doc_id
-           WHERE d.sensitivity IN (SELECT value FROM json_each(?)) ORDER BY c.id`,
-        )
-        .all(JSON.stringify(SENSITIVITY_LEVELS.slice(0, rank(opts.maxSensitivity) + 1))) as Array<{
-        id: number;
-        text: string;
-        title: string;
-      }>
-    ).map((c) => JSON.stringify({ id: String(c.id), title: c.title, text: redactPii(c.text) }));
-    fs.mkdirSync(path.join(opts.outDir, 'eval'), { recursive: true });
-    write('eval/queries.jsonl', queries);
-    write('eval/corpus.jsonl', corpus);
+/** Split deterministically (by id and seed) and write train/validation/test.jsonl in the chosen format. */
+function writeSplits(kept: Example[], opts: DatasetExportOptions, out: FileWriter): Record<Split, string[]> {
+  const bySplit: Record<Split, string[]> = { train: [], validation: [], test: [] };
+  for (const e of kept)
+    bySplit[splitOf(e.id, opts.seed, opts.ratios)].push(JSON.stringify(formatExample(e, opts.format)));
+  for (const split of ['train', 'validation', 'test'] as const) out.write(`${split}.jsonl`, bySplit[split]);
+  return bySplit;
+}
+
+/**
+ * The eval set: thumbs-down questions with their corrections (queries.jsonl, the gold passage being
+ * where the knowledge base best supports the correction) and the chunks within the label (corpus.jsonl).
+ */
+async function writeEvalSet(run: ExportRun, search: SearchService, out: FileWriter): Promise<void> {
+  const { db, opts } = run;
+  const negatives = db
+    .prepare(
+      `SELECT a.id, a.question, a.citations, a.context, a.safety, f.correction FROM answers a JOIN feedback f ON f.answer_id = a.id
+       WHERE f.id = (SELECT MAX(id) FROM feedback WHERE answer_id = a.id) AND f.rating = 'down' AND f.correction IS NOT NULL ORDER BY a.id`,
+    )
+    .all() as Array<{
+    id: number;
+    question: string;
+    citations: string;
+    context: string | null;
+    safety: string;
+    correction: string;
+  }>;
+  const queries: string[] = [];
+  for (const n of negatives) {
+    // The same rule as for training examples: nothing from an answer above the export's label.
+    if (!run.provenance(storedPassages(n))) continue;
+    // Gold passage: where the knowledge base best supports the expert's answer.
+    const best = await search.rank(n.correction, {
+      k: 1,
+      mode: 'keyword',
+      filters: { maxSensitivity: opts.maxSensitivity },
+    });
+    const gold = best.ranked.map((r) => String(r.chunk.id));
+    queries.push(
+      JSON.stringify({
+        id: `fb-${n.id}`,
+        question: redactPii(n.question),
+        gold_ids: gold,
+        answers: [redactPii(n.correction)],
+      }),
+    );
   }
+  const corpus = (
+    db
+      .prepare(
+        `SELECT c.id, c.text, d.title FROM chunks c JOIN documents d ON d.id = c.doc_id
+         WHERE d.sensitivity IN (SELECT value FROM json_each(?)) ORDER BY c.id`,
+      )
+      .all(labelsUpTo(opts.maxSensitivity)) as Array<{
+      id: number;
+      text: string;
+      title: string;
+    }>
+  ).map((c) => JSON.stringify({ id: String(c.id), title: c.title, text: redactPii(c.text) }));
+  fs.mkdirSync(path.join(opts.outDir, 'eval'), { recursive: true });
+  out.write('eval/queries.jsonl', queries);
+  out.write('eval/corpus.jsonl', corpus);
+}
 
+function buildManifest(
+  run: ExportRun,
+  kept: Example[],
+  bySplit: Record<Split, string[]>,
+  redactions: RedactionCounts,
+  files: DatasetManifest['files'],
+): DatasetManifest {
+  const { opts } = run;
   const docs = new Map<number, { id: number; path: string; version: number }>();
-  for (const e of d.kept) for (const doc of e.meta.documents) docs.set(doc.id, doc);
-  const manifest: DatasetManifest = {
+  for (const e of kept) for (const doc of e.meta.documents) docs.set(doc.id, doc);
+  return {
     format: opts.format,
     createdAt: opts.now.toISOString(),
-    kbVersion: version,
+    kbVersion: run.kbVersion,
     counts: {
       train: bySplit.train.length,
       validation: bySplit.validation.length,
       test: bySplit.test.length,
-      total: d.kept.length,
+      total: kept.length,
     },
-    dropped,
+    dropped: run.dropped,
     redactions,
     filters: {
       sources: opts.sources,
@@ -395,12 +492,17 @@ export async function exportDataset(
     },
     sourceDocuments: [...docs.values()].sort((a, b) => a.id - b.id),
     generatorModel: opts.sources.includes('generated') ? (opts.generator?.name ?? null) : null,
-    cursor: { from, to },
+    cursor: { from: run.from, to: run.to },
     files,
   };
+}
+
+/** manifest.json, then the advanced cursor and the history row in one transaction. */
+function recordExport(run: ExportRun, manifest: DatasetManifest): void {
+  const { db, opts } = run;
   fs.writeFileSync(path.join(opts.outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   db.transaction(() => {
-    setMeta(db, cursorKey, JSON.stringify(to));
+    setMeta(db, run.cursorKey, JSON.stringify(run.to));
     db.prepare('INSERT INTO dataset_exports(created_at, format, out_dir, manifest) VALUES (?, ?, ?, ?)').run(
       manifest.createdAt,
       opts.format,
@@ -408,5 +510,4 @@ export async function exportDataset(
       JSON.stringify(manifest),
     );
   })();
-  return manifest;
 }
