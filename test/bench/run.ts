@@ -11,7 +11,7 @@
  *     and database size per 1k chunks.
  *
  * Options: --sizes 10000,100000   --queries 200   --skip-ingest   --skip-ocr   --only-ocr
- *          --only-models (embedding + LLM only)   --embed-texts 256   --llm-questions 2
+ *          --only-models (embedding + LLM only; --skip-embedding)   --embed-texts 256   --llm-questions 2 (per set)
  */
 import { execFileSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
@@ -573,7 +573,7 @@ async function main(): Promise<void> {
     `machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${mb(os.totalmem())} RAM, Node ${process.version}`,
   );
   if (args.includes('--only-models')) {
-    await benchEmbedding();
+    if (!args.includes('--skip-embedding')) await benchEmbedding();
     await benchLlm();
     return;
   }
