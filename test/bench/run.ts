@@ -11,7 +11,7 @@
  *     and database size per 1k chunks.
  *
  * Options: --sizes 10000,100000   --queries 200   --skip-ingest   --skip-ocr   --only-ocr
- *          --only-models (embedding + LLM only; --skip-embedding)   --embed-texts 256   --llm-questions 2 (per set)
+ *          --only-models (embedding + LLM only; --skip-embedding)   --embed-texts 256   --llm-questions 2 (per set)   --llm a.gguf,b.gguf
  */
 import { execFileSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
@@ -389,7 +389,8 @@ async function memoryBandwidth(): Promise<number> {
  */
 async function benchLlm(): Promise<void> {
   const llmRoot = path.join(repoRoot, 'models', 'llm');
-  let models = (await discoverLlmModels([llmRoot])).models;
+  const only = arg('--llm');
+  let models = (await discoverLlmModels([llmRoot])).models.filter((m) => !only || only.split(',').includes(m.name));
   let root = llmRoot;
   if (models.length === 0) {
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'fieldbook-bench-llm-'));
@@ -424,6 +425,8 @@ async function benchLlm(): Promise<void> {
   const fb = openFieldbook({ home: path.join(work, 'home'), embeddingModelRoots: [], llmModelRoots: [root] });
   try {
     await fb.ingest.ingest([docs]);
+    // A loaded CPU can need minutes to read the prompt: no fallback to extractive in the bench.
+    fb.updateSettings({ answer: { timeoutMs: 3_600_000 } });
     for (const m of models) {
       const t0 = performance.now();
       await fb.useLlmModel(m.name);
