@@ -159,7 +159,8 @@ describe('scanned pages as they come from real scanners (issue 16) and OCR limit
         [7000, 7000],
         [14400, 14400],
       ],
-      'Pump PM-3 service sheet: the pages after this one are blank and very large.',
+      'Pump PM-3 service sheet: the pages after this one are very large.',
+      true,
     );
     const pdf = await getDocument({ data: new Uint8Array(fs.readFileSync(file('huge.pdf'))), isEvalSupported: false })
       .promise;
@@ -180,18 +181,18 @@ describe('scanned pages as they come from real scanners (issue 16) and OCR limit
     );
     console.log(`huge-page PDF: ${fileSize(file('huge.pdf'))} bytes`);
     // A file whose only page is absurd fails with its own error, not "no text found".
-    await drawnPdf(file('absurd.pdf'), [[14400, 14400]]);
+    await drawnPdf(file('absurd.pdf'), [[14400, 14400]], undefined, true);
     await expect(parseDocument(file('absurd.pdf'), DEFAULT_SETTINGS.limits, undefined, OCR)).rejects.toMatchObject({
       code: 'OCR_PAGES_NOT_READ',
       detail: expect.stringContaining('page 1 is 14400 × 14400 pt'),
     });
   }, 300_000);
 
-  it("issue 14.10: a many-page blank PDF stops at the file's OCR budget and keeps its readable page", async () => {
+  it("issue 14.10: a many-page PDF stops at the file's OCR budget and keeps its readable page; blank pages cost nothing", async () => {
     const pages: Array<[number, number]> = Array.from({ length: 300 }, () => [612, 792]);
-    await drawnPdf(file('blank-300.pdf'), pages, 'Conveyor CV-9 shift log: the rest of this file is blank pages.');
+    await drawnPdf(file('marked-300.pdf'), pages, 'Conveyor CV-9 shift log: the other pages hold no text.', true);
     // Letter pages at 200 dpi are 3.74 megapixels: a 40-megapixel budget reads ten of them.
-    const doc = await parseDocument(file('blank-300.pdf'), DEFAULT_SETTINGS.limits, undefined, {
+    const doc = await parseDocument(file('marked-300.pdf'), DEFAULT_SETTINGS.limits, undefined, {
       ...OCR,
       budget: { seconds: 600, megapixels: 40 },
     });
@@ -200,13 +201,20 @@ describe('scanned pages as they come from real scanners (issue 16) and OCR limit
       "Pages not read by OCR, the file's OCR budget (600 s, 40 megapixels) was used up: 12–300",
     );
     // The time budget works the same way: with none left, no page is read by OCR.
-    const timed = await parseDocument(file('blank-300.pdf'), DEFAULT_SETTINGS.limits, undefined, {
+    const timed = await parseDocument(file('marked-300.pdf'), DEFAULT_SETTINGS.limits, undefined, {
       ...OCR,
       budget: { seconds: 0, megapixels: 2000 },
     });
     expect(timed.warnings).toContain(
       "Pages not read by OCR, the file's OCR budget (0 s, 2000 megapixels) was used up: 2–300",
     );
+    // Pages that paint nothing are not rendered at all, so they take none of the budget.
+    await drawnPdf(file('blank-300.pdf'), pages, 'Conveyor CV-9 shift log: the rest of this file is blank pages.');
+    const blank = await parseDocument(file('blank-300.pdf'), DEFAULT_SETTINGS.limits, undefined, {
+      ...OCR,
+      budget: { seconds: 600, megapixels: 40 },
+    });
+    expect(blank.warnings).toEqual(['No text recognised on page 2–300']);
   }, 300_000);
 
   it("issue 14.10: a many-page TIFF stops at the file's OCR budget and keeps the pages read", async () => {

@@ -133,8 +133,17 @@ export async function scanPdf(file: string, pages: ScanPage[]): Promise<void> {
   );
 }
 
-/** A PDF of blank pages at the given sizes in points; the first may hold a line of real text. */
-export async function drawnPdf(file: string, sizes: Array<[number, number]>, firstPageText?: string): Promise<void> {
+/**
+ * A PDF of pages at the given sizes in points without a text layer: blank, or `marked` with a
+ * grey bar (so the page is rendered and read by OCR, and finds nothing); the first page may
+ * hold a line of real text.
+ */
+export async function drawnPdf(
+  file: string,
+  sizes: Array<[number, number]>,
+  firstPageText?: string,
+  marked = false,
+): Promise<void> {
   const [first = [612, 792]] = sizes;
   await writePdf(
     file,
@@ -143,6 +152,7 @@ export async function drawnPdf(file: string, sizes: Array<[number, number]>, fir
       sizes.forEach(([w, h], i) => {
         if (i > 0) d.addPage({ size: [w, h], margin: 0 });
         if (i === 0 && firstPageText) d.fontSize(14).text(firstPageText, 72, 72, { width: w - 144 });
+        else if (marked) d.rect(w * 0.1, h * 0.1, w * 0.3, h * 0.02).fill('#555555');
       });
     },
     { size: first, margin: 0 },

@@ -33,8 +33,8 @@ function message(err: unknown): string {
   return err instanceof FieldbookError ? (err.detail ?? err.message) : err instanceof Error ? err.message : String(err);
 }
 
-/** "1, 2, 5–9" */
-function pageList(pages: number[]): string {
+/** Pages as a short list: "1, 2, 5–9". */
+export function pageList(pages: number[]): string {
   const parts: string[] = [];
   let i = 0;
   while (i < pages.length) {

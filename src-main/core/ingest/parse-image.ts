@@ -8,7 +8,7 @@
 import type { IngestLimits, OcrSettings } from '../config';
 import { FieldbookError } from '../errors';
 import { decodeForOcr, imagePage, MAX_OCR_PIXELS, probeImage, type ImagePage } from './image-file';
-import { OcrPages } from './ocr-pages';
+import { OcrPages, pageList } from './ocr-pages';
 import { documentTitle, layoutBlocks, type PageLines } from './page-layout';
 import type { Box } from '../domain';
 import type { ParsedDocument } from './types';
@@ -100,7 +100,7 @@ export async function parseImage(
     warnings.push(`Pages that could not be read: ${failures.map((f) => `${f.page} (${message(f.err)})`).join(', ')}`);
   }
   const noText = emptyPages.filter((p) => !ocrPages.noted(p));
-  if (noText.length) warnings.push(`No text recognised on page ${noText.join(', ')}`);
+  if (noText.length) warnings.push(`No text recognised on page ${pageList(noText)}`);
   if (reduced.length) warnings.push(`Very large pages reduced for OCR: ${reduced.join(', ')}`);
   warnings.push(...ocrPages.warnings());
   return {

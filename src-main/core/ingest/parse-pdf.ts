@@ -8,7 +8,7 @@ import path from 'node:path';
 import { getDocument, type PDFDocumentProxy, type PDFPageProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { IngestLimits, OcrSettings } from '../config';
 import { FieldbookError } from '../errors';
-import { OcrPages } from './ocr-pages';
+import { OcrPages, pageList } from './ocr-pages';
 import { documentTitle, layoutBlocks, pageLinesFrom, type LayoutItem, type PageLines } from './page-layout';
 import type { ParsedDocument } from './types';
 
@@ -151,7 +151,7 @@ export async function parsePdf(
     if (noText.length > 0) {
       warnings.push(
         ocrPages
-          ? `No text recognised on page ${noText.join(', ')}`
+          ? `No text recognised on page ${pageList(noText)}`
           : `Pages without a text layer (need OCR): ${noText.join(', ')}`,
       );
     }

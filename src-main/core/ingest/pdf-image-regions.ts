@@ -39,6 +39,23 @@ function asMatrix(value: unknown): Matrix | null {
   return arr.length === 6 && arr.every((v) => Number.isFinite(v)) ? (arr as Matrix) : null;
 }
 
+/** Operators that put marks on the page (a path painted, text shown, a shading); images are below. */
+const PAINT_OPS = new Set<number>([
+  OPS.stroke,
+  OPS.closeStroke,
+  OPS.fill,
+  OPS.eoFill,
+  OPS.fillStroke,
+  OPS.eoFillStroke,
+  OPS.closeFillStroke,
+  OPS.closeEOFillStroke,
+  OPS.shadingFill,
+  OPS.showText,
+  OPS.showSpacedText,
+  OPS.nextLineShowText,
+  OPS.nextLineSetSpacingShowText,
+]);
+
 const IMAGE_OPS = new Set<number>([
   OPS.paintImageXObject,
   OPS.paintInlineImageXObject,
@@ -48,15 +65,25 @@ const IMAGE_OPS = new Set<number>([
   OPS.paintSolidColorImageMask,
 ]);
 
-/** Images painted on the page, as rectangles clipped to the page, in viewport points. */
-export async function imageRegions(page: PDFPageProxy, viewport: PageViewport): Promise<Region[]> {
+/**
+ * What the page draws: its images as rectangles clipped to the page (viewport points), and
+ * whether it paints anything at all (a page that paints nothing is blank without rendering it).
+ */
+export async function pageDrawing(
+  page: PDFPageProxy,
+  viewport: PageViewport,
+): Promise<{ images: Region[]; paints: boolean }> {
   const list = await page.getOperatorList();
   const stack: Matrix[] = [];
   let ctm: Matrix = (asMatrix(viewport.transform) ?? IDENTITY) as Matrix;
   const regions: Region[] = [];
+  let paints = false;
   for (let i = 0; i < list.fnArray.length; i++) {
     const fn = list.fnArray[i];
     const args = list.argsArray[i] as unknown[] | null;
+    // pdf.js folds a path and its painting operator into constructPath (a clip-only path ends with endPath).
+    if (fn !== undefined && PAINT_OPS.has(fn)) paints = true;
+    else if (fn === OPS.constructPath && args?.[0] !== OPS.endPath) paints = true;
     if (fn === OPS.save) stack.push(ctm);
     else if (fn === OPS.restore) ctm = stack.pop() ?? ctm;
     else if (fn === OPS.transform) {
@@ -68,6 +95,7 @@ export async function imageRegions(page: PDFPageProxy, viewport: PageViewport): 
       if (m) ctm = multiply(ctm, m);
     } else if (fn === OPS.paintFormXObjectEnd) ctm = stack.pop() ?? ctm;
     else if (fn !== undefined && IMAGE_OPS.has(fn)) {
+      paints = true;
       const corners = [
         [0, 0],
         [1, 0],
@@ -83,7 +111,7 @@ export async function imageRegions(page: PDFPageProxy, viewport: PageViewport): 
       if (x1 > x0 && y1 > y0) regions.push({ x: x0, top: y0, w: x1 - x0, h: y1 - y0 });
     }
   }
-  return regions;
+  return { images: regions, paints };
 }
 
 /** Whether a text run's centre lies in the region. */
@@ -106,9 +134,10 @@ const MIN_REGION_SHARE = 0.05;
 const UNREAD_DENSITY = 0.002;
 
 /**
- * Which parts of a PDF page to read by OCR: null when the text layer covers it; else the
- * image regions that hold (almost) no text-layer text, or the whole page when it has no
- * text layer and no large images (vector-drawn text, a blank page).
+ * Which parts of a PDF page to read by OCR: null when the text layer covers it or the page
+ * paints nothing (blank: not even rendered); else the image regions that hold (almost) no
+ * text-layer text, or the whole page when it has no text layer and no large images
+ * (vector-drawn text, a drawing).
  */
 export async function regionsToRead(
   page: PDFPageProxy,
@@ -118,7 +147,9 @@ export async function regionsToRead(
   const chars = items.reduce((a, it) => a + it.str.trim().length, 0);
   if (chars >= 3 && textCoverage(items, viewport.width, viewport.height) >= TEXT_PAGE_COVERAGE) return null;
   const pageArea = viewport.width * viewport.height;
-  const unread = (await imageRegions(page, viewport)).filter((r) => {
+  const drawing = await pageDrawing(page, viewport);
+  if (!drawing.paints) return null;
+  const unread = drawing.images.filter((r) => {
     const area = r.w * r.h;
     if (area < pageArea * MIN_REGION_SHARE) return false;
     const inside = items.filter((it) => inRegion(r, it)).reduce((a, it) => a + it.str.trim().length, 0);
