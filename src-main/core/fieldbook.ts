@@ -16,6 +16,7 @@ import { discoverLlmModels, type LlmModelInfo } from './llm/llm-models';
 import { approveModelFile, verifyModelFile } from './models/approvals';
 import { createSearchService, type SearchService } from './search/search-service';
 import { openStore, type Db } from './store/db';
+import { buildVectorIndex, type IndexBuildProgress } from './store/vectors';
 import { loadSettings, saveSettings, type SettingsPatch } from './store/settings';
 import { finishAppliedBundles, type FinishReport } from './sync/bundle-files';
 
@@ -34,6 +35,8 @@ export interface FieldbookOptions {
   /** Replace the LLM entirely (tests use a deterministic generator behind the same interface). */
   createGenerator?: (model: LlmModelInfo, settings: AnswerSettings) => Promise<Generator>;
   now?: () => Date;
+  /** Progress of rebuilding the vector index from the kept floats after an upgrade (vectors.ts buildVectorIndex). */
+  onVectorIndexProgress?: (p: IndexBuildProgress) => void;
 }
 
 export interface LlmStatus {
@@ -85,6 +88,8 @@ export function openFieldbook(opts: FieldbookOptions = {}): Fieldbook {
   const store = openStore(home);
   const { db } = store;
   const bundleFilesFinished = finishAppliedBundles(db, home);
+  // An older database's vector index is rebuilt from its float vectors (no re-embedding), once.
+  buildVectorIndex(db, opts.onVectorIndexProgress);
   const now = opts.now ?? (() => new Date());
   // The audit log's anchor outside the database: created for a new or older database, moved to the committed head.
   ensureAuditAnchor(db, now());

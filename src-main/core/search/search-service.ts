@@ -9,7 +9,8 @@ import type { Db } from '../store/db';
 import { chunkContext, getChunks, SENSITIVITY_LEVELS, type ChunkRecord, type Sensitivity } from '../store/documents';
 import { currentVectorSpace, knn } from '../store/vectors';
 import { makeSnippet } from '../text/snippet';
-import { buildKeywordQuery, extractCodes } from '../text/terms';
+import { buildKeywordQuery, extractCodes, pruneCommonTerms, type KeywordQuery } from '../text/terms';
+import { chunkCount, termIdf } from './term-stats';
 
 export type SearchMode = 'keyword' | 'vector' | 'hybrid';
 
@@ -108,18 +109,35 @@ function hasFilters(f: SearchFilters | undefined): boolean {
   return f !== undefined && filterSql(f).sql !== '1';
 }
 
+/** Below this many chunks every query term is kept (pruning is for speed, and small libraries are fast anyway). */
+const PRUNE_FROM_CHUNKS = 1000;
+
+/** The keyword query for the index: common terms pruned by their idf in this library (see `pruneCommonTerms`). */
+function indexKeywordQuery(db: Db, query: string): KeywordQuery {
+  return buildKeywordQuery(query, (terms) => {
+    const idf = termIdf(db, terms);
+    return chunkCount(db) >= PRUNE_FROM_CHUNKS ? pruneCommonTerms(terms, idf) : terms;
+  });
+}
+
 export function keywordRanking(db: Db, query: string, limit: number, filters?: SearchFilters): Ranked[] {
-  const q = buildKeywordQuery(query);
+  const q = indexKeywordQuery(db, query);
   if (!q.match) return [];
-  const f = filterSql(filters);
-  const rows = db
-    .prepare(
-      `SELECT c.id AS id, bm25(chunk_fts, 1.0, 8.0, 2.0) AS score
-       FROM chunk_fts JOIN chunks c ON c.id = chunk_fts.rowid JOIN documents d ON d.id = c.doc_id
-       WHERE chunk_fts MATCH ? AND ${f.sql}
-       ORDER BY score LIMIT ?`,
-    )
-    .all(q.match, ...f.params, limit) as Array<{ id: number; score: number }>;
+  // `rank` is the index's configured BM25 (migration 15): FTS5 orders by it before any join.
+  const rows = (
+    hasFilters(filters)
+      ? db
+          .prepare(
+            `SELECT c.id AS id, chunk_fts.rank AS score
+             FROM chunk_fts JOIN chunks c ON c.id = chunk_fts.rowid JOIN documents d ON d.id = c.doc_id
+             WHERE chunk_fts MATCH ? AND ${filterSql(filters).sql}
+             ORDER BY chunk_fts.rank LIMIT ?`,
+          )
+          .all(q.match, ...filterSql(filters).params, limit)
+      : db
+          .prepare('SELECT rowid AS id, rank AS score FROM chunk_fts WHERE chunk_fts MATCH ? ORDER BY rank LIMIT ?')
+          .all(q.match, limit)
+  ) as Array<{ id: number; score: number }>;
   return rows.map((r) => ({ chunkId: r.id, score: -r.score }));
 }
 

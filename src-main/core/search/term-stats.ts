@@ -10,9 +10,14 @@ function quote(term: string): string {
   return `"${term.replace(/"/g, '""')}"`;
 }
 
+/** Number of chunks in the library (the N of idf). */
+export function chunkCount(db: Db): number {
+  return (db.prepare('SELECT COUNT(*) AS n FROM chunks').get() as { n: number }).n;
+}
+
 /** BM25-style idf per term: rare terms weigh more than common ones. */
 export function termIdf(db: Db, terms: string[]): Map<string, number> {
-  const chunks = (db.prepare('SELECT COUNT(*) AS n FROM chunks').get() as { n: number }).n;
+  const chunks = chunkCount(db);
   let entry = cache.get(db);
   if (!entry || entry.chunks !== chunks) {
     entry = { chunks, idf: new Map() };

@@ -13,7 +13,7 @@ import type { Chunk, DocType } from '../domain';
 import { DB_FILE, migrate, openStore, schemaVersion, type Db } from './db';
 import { writeDocument } from './documents';
 import { MIGRATIONS } from './migrations';
-import { ensureVectorSpace, knn } from './vectors';
+import { buildVectorIndex, currentVectorSpace, ensureVectorSpace, knn, knnExact } from './vectors';
 
 const IMAGE_STEP = MIGRATIONS.findIndex((m) => typeof m !== 'string' && m.table === 'documents');
 
@@ -65,7 +65,7 @@ function snapshot(db: Db): Record<string, unknown[]> {
     tags: all('SELECT * FROM document_tags ORDER BY doc_id, key'),
     chunks: all('SELECT * FROM chunks ORDER BY id'),
     vectors: all('SELECT chunk_id, hex(embedding) AS e FROM chunk_vectors ORDER BY chunk_id'),
-    binary: all('SELECT rowid FROM chunk_vec_bin ORDER BY rowid'),
+    binary: all('SELECT rowid FROM chunk_vec_i8 ORDER BY rowid'),
     keyword: all("SELECT rowid FROM chunk_fts WHERE chunk_fts MATCH 'hydraulic OR valve' ORDER BY rowid"),
   };
 }
@@ -157,5 +157,86 @@ describe('migration: documents may be images', () => {
     expect(schemaVersion(db)).toBe(MIGRATIONS.length);
     expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
     db.close();
+  });
+});
+
+describe('issue 17: the sign-bit vector index gives way to an int8 index built from the kept floats', () => {
+  let tmp: ReturnType<typeof tempDir>;
+  beforeEach(() => {
+    tmp = tempDir();
+  });
+  afterEach(() => tmp.cleanup());
+
+  it('migrates without re-embedding: exact results while pending, then an index rebuilt with progress', () => {
+    const file = path.join(tmp.dir, DB_FILE);
+    // A knowledge base as the release before issue 17 left it: floats + a vec0 bit[] index.
+    const old = openRaw(file);
+    const INT8_STEP = MIGRATIONS.length - 1;
+    migrate(old, MIGRATIONS.slice(0, INT8_STEP));
+    old.exec('CREATE VIRTUAL TABLE chunk_vec_bin USING vec0(embedding bit[8])');
+    old.exec("INSERT INTO meta(key, value) VALUES ('embedding.model_id', 'old-model'), ('embedding.dim', '8')");
+    const texts = Array.from({ length: 30 }, (_, i) => `Hydraulic valve note ${i}.`);
+    old.transaction(() =>
+      writeDocument(
+        old,
+        {
+          sourcePath: '/docs/notes.md',
+          title: 'notes.md',
+          type: 'md',
+          sha256: 'sha-notes',
+          sizeBytes: 100,
+          pages: 1,
+          language: 'en',
+          sensitivity: 'internal',
+          isSafety: false,
+          tags: {},
+          warnings: [],
+          chunks: texts.map((t, i) => chunk(i, t)),
+          vectors: null,
+        },
+        new Date('2025-01-01T00:00:00Z'),
+      ),
+    )();
+    const ids = old.prepare('SELECT id FROM chunks ORDER BY id').pluck().all() as number[];
+    for (const [i, id] of ids.entries()) {
+      const v = vector(i);
+      old.prepare('INSERT INTO chunk_vectors(chunk_id, embedding) VALUES (?, ?)').run(id, Buffer.from(v.buffer));
+      old
+        .prepare('INSERT INTO chunk_vec_bin(rowid, embedding) VALUES (?, vec_quantize_binary(?))')
+        .run(BigInt(id), Buffer.from(v.buffer));
+    }
+    old.exec('UPDATE chunks SET embedded = 1');
+    const floats = old.prepare('SELECT chunk_id, hex(embedding) AS e FROM chunk_vectors ORDER BY chunk_id').all();
+    old.close();
+
+    const store = openStore(tmp.dir);
+    const db = store.db;
+    try {
+      expect(schemaVersion(db)).toBe(MIGRATIONS.length);
+      expect(db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'chunk_vec_bin'").get()).toBeUndefined();
+      // Same vector space, same floats, nothing to embed again.
+      expect(currentVectorSpace(db)).toEqual({ modelId: 'old-model', dim: 8 });
+      expect(db.prepare('SELECT chunk_id, hex(embedding) AS e FROM chunk_vectors ORDER BY chunk_id').all()).toEqual(
+        floats,
+      );
+      expect(db.prepare('SELECT COUNT(*) FROM chunks WHERE embedded = 0').pluck().get()).toBe(0);
+      // Before the rebuild, search scans the floats exactly.
+      const q = vector(3);
+      expect(knn(db, q, 5)).toEqual(knnExact(db, q, 5));
+      const progress: Array<{ done: number; total: number }> = [];
+      expect(buildVectorIndex(db, (p) => progress.push(p))).toBe(30);
+      expect(progress[0]).toEqual({ done: 0, total: 30 });
+      expect(progress.at(-1)).toEqual({ done: 30, total: 30 });
+      expect(db.prepare('SELECT COUNT(*) FROM chunk_vec_i8').pluck().get()).toBe(30);
+      expect(buildVectorIndex(db)).toBe(0);
+      expect(knn(db, q, 5).map((n) => n.chunkId)).toEqual(knnExact(db, q, 5).map((n) => n.chunkId));
+      expect(knn(db, q, 1)[0]?.chunkId).toBe(ids[3]);
+      // The keyword index ranks with its configured function.
+      expect(
+        db.prepare("SELECT rowid FROM chunk_fts WHERE chunk_fts MATCH 'valve' ORDER BY rank LIMIT 1").pluck().get(),
+      ).toBeDefined();
+    } finally {
+      store.close();
+    }
   });
 });

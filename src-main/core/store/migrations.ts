@@ -305,4 +305,13 @@ export const MIGRATIONS: readonly Migration[] = [
             instr(replace(documents.source_path, char(92), '/'), '/library/' || k.kb || '/') + length(k.kb) + 10), '/') = 0
   );
   `,
+  /* 15: the vector index becomes int8 (scalar-quantised, searched exactly, re-scored on floats) instead of sign bits:
+     the bit index is dropped and marked for rebuilding from the kept float vectors (vectors.ts buildVectorIndex,
+     with progress, no re-embedding); the keyword index ranks with a configured rank function (BM25, title/codes
+     weighted as before), so queries can ORDER BY rank */ `
+  INSERT OR REPLACE INTO meta(key, value)
+    SELECT 'vector_index.rebuild', '0' WHERE EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'chunk_vec_bin');
+  DROP TABLE IF EXISTS chunk_vec_bin;
+  INSERT INTO chunk_fts(chunk_fts, rank) VALUES ('rank', 'bm25(1.0, 8.0, 2.0)');
+  `,
 ];

@@ -53,7 +53,6 @@ import * as sqliteVec from 'sqlite-vec';
 import { durableTransaction, migrate, schemaVersion, type Db } from '../store/db';
 import { deleteDocumentRows, insertChunkIndex, isLibraryPath, resolvedSourcePath } from '../store/documents';
 import {
-  BINARY_TABLE,
   currentVectorSpace,
   fromBlob,
   getMeta,
@@ -451,7 +450,8 @@ function snapshotVectorSpace(db: Db): VectorSpace | null {
   const meta = db.prepare(`SELECT value FROM ${SNAP}.meta WHERE key = ?`).pluck();
   const modelId = meta.get('embedding.model_id') as string | undefined;
   const dim = meta.get('embedding.dim') as string | undefined;
-  return modelId && dim && snapshotHas(db, BINARY_TABLE) ? { modelId, dim: Number(dim) } : null;
+  // The floats are the vectors (the int8 index is rebuilt from them); an older snapshot had a sign-bit index.
+  return modelId && dim && snapshotHas(db, 'chunk_vectors') ? { modelId, dim: Number(dim) } : null;
 }
 
 /**

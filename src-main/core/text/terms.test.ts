@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { detectLanguage, normalizeForMatch } from './normalize';
-import { buildKeywordQuery, extractCodes, indexText } from './terms';
+import { buildKeywordQuery, extractCodes, indexText, pruneCommonTerms } from './terms';
 
 describe('normalizeForMatch', () => {
   it('folds full-width to half-width, case, and Traditional to Simplified', () => {
@@ -57,5 +57,38 @@ describe('buildKeywordQuery', () => {
   });
   it('escapes double quotes so user text cannot break the FTS expression', () => {
     expect(buildKeywordQuery('a"b').match).toBe('body : ("b")');
+  });
+});
+
+describe('issue 17: pruneCommonTerms', () => {
+  const idf = new Map([
+    ['的是', 0.3],
+    ['可以', 0.9],
+    ['复位', 6.2],
+    ['伺服', 5.1],
+    ['pump', 2.0],
+  ]);
+
+  it('leaves out terms in a large share of the chunks and keeps the informative ones in order', () => {
+    expect(pruneCommonTerms(['的是', '伺服', '可以', '复位', 'pump'], idf)).toEqual(['伺服', '复位']);
+  });
+
+  it('keeps the rarest two when every term is common, and unseen terms always', () => {
+    expect(pruneCommonTerms(['的是', '可以', 'pump'], idf)).toEqual(['可以', 'pump']);
+    expect(pruneCommonTerms(['的是', 'zzz'], idf, { minIdf: 3, maxTerms: 12, minKeep: 0 })).toEqual(['zzz']);
+  });
+
+  it('keeps at most maxTerms, the rarest', () => {
+    expect(pruneCommonTerms(['pump', '伺服', '复位'], idf, { minIdf: 0, maxTerms: 2, minKeep: 2 })).toEqual([
+      '伺服',
+      '复位',
+    ]);
+  });
+
+  it('narrows only the index query: highlight terms stay complete', () => {
+    const seen = new Map([...idf, ['服可', 1.1], ['以复', 1.2]]);
+    const q = buildKeywordQuery('伺服可以复位', (terms) => pruneCommonTerms(terms, seen));
+    expect(q.match).toBe('body : ("伺服" OR "复位")');
+    expect(q.terms).toEqual(['伺服', '服可', '以复', '复位']);
   });
 });

@@ -134,11 +134,45 @@ export interface KeywordQuery {
   terms: string[];
 }
 
+/** Limits for `pruneCommonTerms`. */
+export interface TermPruning {
+  /** Terms whose idf is below this carry (almost) no information: ln(1/0.08) ≈ in 8 % or more of the chunks. */
+  minIdf: number;
+  /** At most this many terms, the rarest first. */
+  maxTerms: number;
+  /** Always keep this many of the rarest terms, however common (a question made only of common words). */
+  minKeep: number;
+}
+
+export const DEFAULT_TERM_PRUNING: TermPruning = { minIdf: Math.log(1 / 0.08), maxTerms: 12, minKeep: 2 };
+
+/**
+ * The query terms worth sending to the keyword index: very common terms (such as the
+ * frequent CJK bigrams 的是, 可以) match a large share of the chunks, cost the most to rank
+ * and barely change the order, so they are dropped; the rarest `maxTerms` are kept, and at
+ * least `minKeep`. Terms with no idf (not seen) are kept. Order of `terms` is preserved.
+ */
+export function pruneCommonTerms(
+  terms: string[],
+  idf: ReadonlyMap<string, number>,
+  limits: TermPruning = DEFAULT_TERM_PRUNING,
+): string[] {
+  const byRarity = [...terms].sort((a, b) => (idf.get(b) ?? Infinity) - (idf.get(a) ?? Infinity));
+  const kept = new Set(
+    byRarity
+      .filter((t, i) => i < limits.minKeep || (idf.get(t) ?? Infinity) >= limits.minIdf)
+      .slice(0, limits.maxTerms),
+  );
+  return terms.filter((t) => kept.has(t));
+}
+
 /**
  * Turn a free-text question into an FTS5 expression: any term may match (OR), BM25
  * ranks by how many rare terms a chunk has. Codes also query the `codes` column.
+ * `select` may narrow the body terms sent to the index (e.g. `pruneCommonTerms`); `terms`
+ * in the result stay complete (highlighting).
  */
-export function buildKeywordQuery(query: string): KeywordQuery {
+export function buildKeywordQuery(query: string, select?: (terms: string[]) => string[]): KeywordQuery {
   const terms = new Set<string>();
   for (const seg of segments(normalizeForMatch(query))) {
     if (seg.cjk) {
@@ -155,7 +189,8 @@ export function buildKeywordQuery(query: string): KeywordQuery {
   const clauses: string[] = [];
   // A lone CJK character is only ever the start of an indexed bigram: match it as a prefix.
   const termExpr = (t: string): string => (Array.from(t).length === 1 && isCjkChar(t) ? `${quote(t)}*` : quote(t));
-  if (terms.size > 0) clauses.push(`body : (${[...terms].map(termExpr).join(' OR ')})`);
+  const sent = select && terms.size > 0 ? select([...terms]) : [...terms];
+  if (sent.length > 0) clauses.push(`body : (${sent.map(termExpr).join(' OR ')})`);
   if (codes.length > 0) clauses.push(`codes : (${codes.map(quote).join(' OR ')})`);
   return {
     match: clauses.length > 0 ? clauses.join(' OR ') : null,
