@@ -410,58 +410,147 @@ function checkClearance(
 /**
  * Apply the approved changes of a staged bundle. Order: every check (review done, version,
  * base, publisher, clearance) before anything is written; documents read; the previous
- * version kept (snapshot, library and replaced model files by hash); ONE transaction; then
- * the files from quarantine. A failure before the commit leaves the knowledge base, the
- * library and the installed models as they were, and removes the snapshot it took.
+ * version kept (snapshot, library and replaced model files by hash); ONE transaction (with the
+ * audit entry); then the files from quarantine. A failure before the commit leaves the knowledge
+ * base, the library and the installed models as they were, and removes the snapshot it took.
  */
 export async function applyBundle(bundleId: string, deps: ApplyDeps): Promise<ApplyResult> {
   const { db, home } = deps;
+  const { manifest, status } = stagedBundleRow(db, bundleId);
+  // A crash (or a failed copy) after the commit left files unwritten: finish them now.
+  if (status === 'applied') return finishApplied(db, home, bundleId, manifest);
+  const plan = checkApply(deps, bundleId, manifest, status);
+  const report = progressReporter(deps);
+  const read = await readDocuments(deps, plan, report);
+  const modelChanges = await keepReplacedModelFiles(home, plan.models);
+  const before = Number(getMeta(db, 'kb.version') ?? '0');
+  const result: ApplyResult = {
+    version: before + 1,
+    applied: read.documents.length,
+    removed: plan.removals.length,
+    models: plan.models.length,
+    vectorsReused: read.vectorsReused,
+    vectorsEmbedded: read.vectorsEmbedded,
+  };
+  try {
+    await keepPreviousVersion(db, home, before, modelChanges.replaced);
+    // Until its files are in place, another process opening the data folder leaves this quarantine alone.
+    claimStaging(plan.staging);
+    report('commit', read.documents.length, plan.documents.length);
+    writeNewVersion(deps, bundleId, plan, read.documents, modelChanges.approvals, result);
+  } catch (err) {
+    discardSnapshot(home, before);
+    throw err;
+  }
+  installFiles(db, home, bundleId, plan, report);
+  report('done', read.documents.length, plan.documents.length);
+  return result;
+}
+
+/** A staged bundle that passed every check: what its apply will change. */
+interface ApplyPlan {
+  manifest: BundleManifest;
+  staging: string;
+  /** New and changed documents the reviewer approved. */
+  documents: BundleManifest['documents'];
+  /** Approved removals. */
+  removals: StagedItem[];
+  /** Approved model packs. */
+  models: BundleManifest['models'];
+}
+
+/** An approved document read for the apply: its chunks and (with an embedding model) their vectors. */
+interface ReadDocument {
+  d: BundleManifest['documents'][number];
+  target: string;
+  result: ParseResult;
+  vectors: Float32Array[] | null;
+}
+
+/** A model file approved by the apply (written in its transaction). */
+interface ModelFileApproval {
+  kind: 'embedding' | 'llm';
+  name: string;
+  file: string;
+  sha256: string;
+}
+
+/** An installed file the apply replaces, kept by hash for a rollback. */
+interface KeptFile {
+  file: string;
+  sha256: string;
+}
+
+type ReportProgress = (phase: ApplyProgress['phase'], done: number, total: number, title?: string) => void;
+
+function progressReporter(deps: ApplyDeps): ReportProgress {
+  return (phase, done, total, title) => deps.onProgress?.({ phase, done, total, ...(title ? { title } : {}) });
+}
+
+function stagedBundleRow(db: Db, bundleId: string): { manifest: BundleManifest; status: string } {
   const row = db.prepare('SELECT manifest, status FROM bundle_imports WHERE bundle_id = ?').get(bundleId) as
     { manifest: string; status: string } | undefined;
   if (!row) throw new FieldbookError('BUNDLE_INVALID', { detail: `no staged bundle ${bundleId}` });
-  const manifest = Manifest.parse(JSON.parse(row.manifest));
-  if (row.status === 'applied') {
-    // A crash (or a failed copy) after the commit left files unwritten: finish them now.
-    finishBundleFiles(db, home, bundleId, manifest);
-    return {
-      version: Number(getMeta(db, 'kb.version') ?? '0'),
-      applied: 0,
-      removed: 0,
-      models: 0,
-      vectorsReused: 0,
-      vectorsEmbedded: 0,
-    };
-  }
-  if (row.status !== 'staged') throw new FieldbookError('BUNDLE_INVALID', { detail: `bundle is ${row.status}` });
+  return { manifest: Manifest.parse(JSON.parse(row.manifest)), status: row.status };
+}
+
+/** An apply of a bundle already committed: only its files are written (nothing new is applied). */
+function finishApplied(db: Db, home: string, bundleId: string, manifest: BundleManifest): ApplyResult {
+  finishBundleFiles(db, home, bundleId, manifest);
+  return {
+    version: Number(getMeta(db, 'kb.version') ?? '0'),
+    applied: 0,
+    removed: 0,
+    models: 0,
+    vectorsReused: 0,
+    vectorsEmbedded: 0,
+  };
+}
+
+/** Every check before anything is written: staged, fully reviewed, version and base, publisher, clearance. */
+function checkApply(deps: ApplyDeps, bundleId: string, manifest: BundleManifest, status: string): ApplyPlan {
+  const { db, home } = deps;
+  if (status !== 'staged') throw new FieldbookError('BUNDLE_INVALID', { detail: `bundle is ${status}` });
   const items = allItems(db, bundleId);
   if (items.some((i) => i.decision === 'pending'))
     throw new FieldbookError('BUNDLE_INVALID', { detail: 'some changes are not reviewed yet' });
   checkVersionFits(db, manifest);
   checkPublisher(db, manifest);
   checkClearance(db, home, manifest, items, deps.clearance ?? 'restricted');
-  const staging = stagingDir(home, bundleId);
   const decisionOf = (key: string, kind?: ChangeKind): StagedItem | undefined =>
     items.find((i) => i.key === key && (kind === undefined || i.kind === kind));
-  const approved = manifest.documents.filter((d) => {
-    const item = decisionOf(d.key);
-    return item?.decision === 'approved' && item.kind !== 'unchanged';
-  });
-  const parsed: Array<{
-    d: BundleManifest['documents'][number];
-    target: string;
-    result: ParseResult;
-    vectors: Float32Array[] | null;
-  }> = [];
+  return {
+    manifest,
+    staging: stagingDir(home, bundleId),
+    documents: manifest.documents.filter((d) => {
+      const item = decisionOf(d.key);
+      return item?.decision === 'approved' && item.kind !== 'unchanged';
+    }),
+    removals: items.filter((i) => i.kind === 'removed' && i.decision === 'approved'),
+    models: manifest.models.filter((m) => decisionOf(`model:${m.kind}/${m.name}`, 'model')?.decision === 'approved'),
+  };
+}
+
+/**
+ * Read every approved document from quarantine (hash checked again): its carried index or a parse,
+ * and its vectors — the carried ones only when they come from exactly this PC's embedding model.
+ */
+async function readDocuments(
+  deps: ApplyDeps,
+  plan: ApplyPlan,
+  report: ReportProgress,
+): Promise<{ documents: ReadDocument[]; vectorsReused: number; vectorsEmbedded: number }> {
+  const { db, home } = deps;
+  const { manifest, staging } = plan;
+  const documents: ReadDocument[] = [];
   let vectorsReused = 0;
   let vectorsEmbedded = 0;
   const embedder = deps.embedder;
   // Vectors made elsewhere are used only when they come from exactly this PC's embedding model.
   const sameModel =
     embedder !== null && manifest.embedding?.modelId === embedder.id && manifest.embedding.dim === embedder.dim;
-  const report = (phase: ApplyProgress['phase'], done: number, total: number, title?: string): void =>
-    deps.onProgress?.({ phase, done, total, ...(title ? { title } : {}) });
-  for (const d of approved) {
-    report('read', parsed.length, approved.length, d.title);
+  for (const d of plan.documents) {
+    report('read', documents.length, plan.documents.length, d.title);
     // Re-check the staged copies: quarantine is a folder on disk, too.
     const staged = safeBundlePath(staging, d.file);
     if ((await sha256File(staged)) !== d.sha256)
@@ -485,16 +574,24 @@ export async function applyBundle(bundleId: string, deps: ApplyDeps): Promise<Ap
         vectorsEmbedded += vectors.length;
       }
     }
-    parsed.push({ d, target, result, vectors });
+    documents.push({ d, target, result, vectors });
   }
-  const removals = items.filter((i) => i.kind === 'removed' && i.decision === 'approved');
-  const models = manifest.models.filter(
-    (m) => decisionOf(`model:${m.kind}/${m.name}`, 'model')?.decision === 'approved',
-  );
-  // Model files are installed after the commit; their approvals are written in it. The installed
-  // files they will replace are kept by hash now, so a rollback can put them back.
-  const approvals: Array<{ kind: 'embedding' | 'llm'; name: string; file: string; sha256: string }> = [];
-  const replaced: Array<{ file: string; sha256: string }> = [];
+  return { documents, vectorsReused, vectorsEmbedded };
+}
+
+/**
+ * Model files are installed after the commit; their approvals are written in it. The installed
+ * files they will replace are kept by hash now, so a rollback can put them back.
+ */
+async function keepReplacedModelFiles(
+  home: string,
+  models: BundleManifest['models'],
+): Promise<{
+  approvals: ModelFileApproval[];
+  replaced: KeptFile[];
+}> {
+  const approvals: ModelFileApproval[] = [];
+  const replaced: KeptFile[] = [];
   for (const m of models) {
     for (const f of m.files) {
       const dest = safeBundlePath(modelRoot(home, m), f.target);
@@ -504,75 +601,79 @@ export async function applyBundle(bundleId: string, deps: ApplyDeps): Promise<Ap
       if (approval) approvals.push({ ...approval, sha256: f.sha256 });
     }
   }
-  const before = Number(getMeta(db, 'kb.version') ?? '0');
-  const version = before + 1;
-  const result: ApplyResult = {
-    version,
-    applied: parsed.length,
-    removed: removals.length,
-    models: models.length,
-    vectorsReused,
-    vectorsEmbedded,
-  };
-  try {
-    // The version being replaced, for rollback: database, library files and replaced model files.
-    await preserveLibraryFiles(db, home);
-    await takeSnapshot(db, home, before, replaced);
-    // Until its files are in place, another process opening the data folder leaves this quarantine alone.
-    claimStaging(staging);
-    report('commit', parsed.length, approved.length);
-    durableTransaction(db, () => {
-      // Checked again at commit: another bundle may have been applied since the checks above.
-      checkVersionFits(db, manifest);
-      checkPublisher(db, manifest);
-      for (const p of parsed) {
-        writeDocument(
-          db,
-          {
-            sourcePath: p.target,
-            title: p.result.doc.title,
-            type: p.result.doc.type,
-            sha256: p.d.sha256,
-            sizeBytes: p.d.size,
-            pages: p.result.doc.pages,
-            language: p.result.language,
-            sensitivity: p.d.sensitivity,
-            isSafety: p.d.isSafety,
-            tags: p.d.tags,
-            warnings: p.result.doc.warnings,
-            chunks: p.result.chunks,
-            vectors: p.vectors,
-          },
-          deps.now,
-        );
-      }
-      const approve = db.prepare(
-        `INSERT INTO approved_models(kind, name, file, sha256, approved_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT(kind, name, file) DO UPDATE SET sha256 = excluded.sha256, approved_at = excluded.approved_at`,
+  return { approvals, replaced };
+}
+
+/** The version being replaced, for rollback: database, library files and replaced model files. */
+async function keepPreviousVersion(db: Db, home: string, before: number, replaced: KeptFile[]): Promise<void> {
+  await preserveLibraryFiles(db, home);
+  await takeSnapshot(db, home, before, replaced);
+}
+
+/**
+ * ONE transaction: the documents, model approvals and removals, the bundle marked applied, the
+ * new KB version, and the caller's record (the audit entry) — committed together or not at all.
+ */
+function writeNewVersion(
+  deps: ApplyDeps,
+  bundleId: string,
+  plan: ApplyPlan,
+  documents: ReadDocument[],
+  approvals: ModelFileApproval[],
+  result: ApplyResult,
+): void {
+  const { db, home } = deps;
+  const { manifest } = plan;
+  durableTransaction(db, () => {
+    // Checked again at commit: another bundle may have been applied since the checks above.
+    checkVersionFits(db, manifest);
+    checkPublisher(db, manifest);
+    for (const p of documents) {
+      writeDocument(
+        db,
+        {
+          sourcePath: p.target,
+          title: p.result.doc.title,
+          type: p.result.doc.type,
+          sha256: p.d.sha256,
+          sizeBytes: p.d.size,
+          pages: p.result.doc.pages,
+          language: p.result.language,
+          sensitivity: p.d.sensitivity,
+          isSafety: p.d.isSafety,
+          tags: p.d.tags,
+          warnings: p.result.doc.warnings,
+          chunks: p.result.chunks,
+          vectors: p.vectors,
+        },
+        deps.now,
       );
-      for (const a of approvals) approve.run(a.kind, a.name, a.file, a.sha256, deps.now.toISOString());
-      for (const r of removals) {
-        const doc = getDocumentByPath(db, libraryPath(home, manifest.sourceKb, r.key));
-        if (doc) deleteDocumentRows(db, doc.id);
-      }
-      db.prepare("UPDATE bundle_imports SET status = 'applied', applied_at = ? WHERE bundle_id = ?").run(
-        deps.now.toISOString(),
-        bundleId,
-      );
-      setMeta(db, 'kb.version', String(version));
-      setMeta(db, `kb.applied.${manifest.sourceKb}`, String(manifest.version));
-      deps.record?.(result);
-      deps.beforeCommit?.();
-    });
-  } catch (err) {
-    discardSnapshot(home, before);
-    throw err;
-  }
-  const files = manifest.documents.length + models.reduce((n, m) => n + m.files.length, 0);
+    }
+    const approve = db.prepare(
+      `INSERT INTO approved_models(kind, name, file, sha256, approved_at) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT(kind, name, file) DO UPDATE SET sha256 = excluded.sha256, approved_at = excluded.approved_at`,
+    );
+    for (const a of approvals) approve.run(a.kind, a.name, a.file, a.sha256, deps.now.toISOString());
+    for (const r of plan.removals) {
+      const doc = getDocumentByPath(db, libraryPath(home, manifest.sourceKb, r.key));
+      if (doc) deleteDocumentRows(db, doc.id);
+    }
+    db.prepare("UPDATE bundle_imports SET status = 'applied', applied_at = ? WHERE bundle_id = ?").run(
+      deps.now.toISOString(),
+      bundleId,
+    );
+    setMeta(db, 'kb.version', String(result.version));
+    setMeta(db, `kb.applied.${manifest.sourceKb}`, String(manifest.version));
+    deps.record?.(result);
+    deps.beforeCommit?.();
+  });
+}
+
+/** After the commit: library and model files written from quarantine (see bundle-files.ts). */
+function installFiles(db: Db, home: string, bundleId: string, plan: ApplyPlan, report: ReportProgress): void {
+  const files = plan.manifest.documents.length + plan.models.reduce((n, m) => n + m.files.length, 0);
   report('files', 0, files);
-  finishBundleFiles(db, home, bundleId, manifest, (done) => report('files', done, files));
-  report('done', parsed.length, approved.length);
-  return result;
+  finishBundleFiles(db, home, bundleId, plan.manifest, (done) => report('files', done, files));
 }
 
 /** Bundles on removable media: folders with manifest.json + manifest.sig, and `.fbbundle` files, three levels deep. */
