@@ -260,7 +260,7 @@ describe('rollback of a USB update in the running app', () => {
     // The vector index is whole and consistent.
     const total = count(fb.db, 'chunks');
     expect(count(fb.db, 'chunk_vectors')).toBe(total);
-    expect(count(fb.db, 'chunk_vec_bin')).toBe(total);
+    expect(count(fb.db, 'chunk_vec_i8')).toBe(total);
     expect(fb.db.prepare('SELECT COUNT(*) FROM chunks WHERE embedded = 1').pluck().get()).toBe(total);
     const q = await (await fb.embedder())?.embedQuery('oil filter pressure');
     expect(q).toBeDefined();
@@ -347,7 +347,7 @@ describe('rollback of a USB update in the running app', () => {
     expect(fb.db.pragma('integrity_check', { simple: true })).toBe('ok');
     expect(getMeta(fb.db, 'kb.version')).toBe('1');
     expect(libraryChunks(fb.db)).toEqual(state);
-    expect(count(fb.db, 'chunk_vec_bin')).toBe(count(fb.db, 'chunks'));
+    expect(count(fb.db, 'chunk_vec_i8')).toBe(count(fb.db, 'chunks'));
     await call('elevate', { role: 'admin', passphrase: 'admin passphrase 1' });
     const history = await call<Outputs['bundleHistory']>('bundleHistory', {});
     expect(history.find((h) => h.bundleId === m2.bundleId)?.status).toBe('applied');
@@ -408,7 +408,7 @@ describe('rollback of a USB update in the running app', () => {
       // The snapshot's vectors (tiny-emb) came back, then the configured model (tiny-b) re-embedded them.
       expect(r.chunksEmbedded).toBe(total);
       expect(getMeta(b.db, 'embedding.model_id')).toMatch(/^tiny-b@/);
-      expect(count(b.db, 'chunk_vec_bin')).toBe(total);
+      expect(count(b.db, 'chunk_vec_i8')).toBe(total);
       expect(libraryChunks(b.db).map((c) => [c.id, c.text])).toEqual(v1);
       // The pack's approval is gone; the administrator's own approvals stay.
       expect(approved()).toEqual(['embedding:tiny-b', 'embedding:tiny-emb']);

@@ -7,8 +7,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFieldbook, type Fieldbook } from '../../src-main/core/fieldbook';
-import { storeStats } from '../../src-main/core/store/documents';
-import { currentVectorSpace, knn, knnExact } from '../../src-main/core/store/vectors';
+import { indexKeywordQuery, keywordRanking } from '../../src-main/core/search/search-service';
+import { openStore } from '../../src-main/core/store/db';
+import { getChunks, storeStats, writeDocument } from '../../src-main/core/store/documents';
+import { currentVectorSpace, ensureVectorSpace, knn, knnExact } from '../../src-main/core/store/vectors';
 import { tempDir } from '../support/paths';
 import { writeTinyEmbedder } from '../support/tiny-embedder';
 
@@ -51,7 +53,7 @@ describe('vector and hybrid search with a real (tiny) ONNX model', () => {
     expect(currentVectorSpace(fb.db)?.modelId).toMatch(/^tiny-a@[0-9a-f]{16}$/);
   });
 
-  it('finds neighbours by vector, and the binary first pass agrees with exact search on a small set', async () => {
+  it('finds neighbours by vector, and the int8 first pass agrees with exact search on a small set', async () => {
     const embedder = await fb.embedder();
     const q = await embedder?.embedQuery('servo overload reset');
     expect(q).toBeDefined();
@@ -104,5 +106,82 @@ describe('vector and hybrid search with a real (tiny) ONNX model', () => {
     } finally {
       await reopened.close();
     }
+  });
+});
+
+describe('issue 17: search stays exact as the library grows', () => {
+  const tmp = tempDir();
+  const store = openStore(path.join(tmp.dir, 'home'));
+  const db = store.db;
+  const dim = 384;
+  let seed = 17;
+  const rand = (): number => {
+    seed = (seed * 16807) % 2147483647;
+    return seed / 2147483647;
+  };
+  const randomVector = (): Float32Array => Float32Array.from({ length: dim }, () => rand() * 2 - 1);
+  const common = '這台機器的操作說明可以在這裡找到';
+
+  beforeAll(() => {
+    ensureVectorSpace(db, { modelId: 'random-384', dim });
+    db.transaction(() => {
+      for (let d = 0; d < 30; d++) {
+        const chunks = Array.from({ length: 100 }, (_, i) => ({
+          ord: i,
+          text: d === 7 && i === 42 ? `${common}。伺服馬達過載時先按復位鍵。` : `${common}。第 ${d}-${i} 段。`,
+          pageStart: 1,
+          pageEnd: 1,
+          headingPath: [],
+          boxes: [],
+          ocrConfidence: null,
+        }));
+        writeDocument(
+          db,
+          {
+            sourcePath: `/lib/doc-${d}.md`,
+            title: `doc ${d}`,
+            type: 'md',
+            sha256: String(d),
+            sizeBytes: 1,
+            pages: 1,
+            language: 'zh-TW',
+            sensitivity: 'internal',
+            isSafety: false,
+            tags: { line: d % 2 ? 'A' : 'B' },
+            warnings: [],
+            chunks,
+            vectors: chunks.map(() => randomVector()),
+          },
+          new Date(),
+        );
+      }
+    })();
+  });
+  afterAll(() => {
+    store.close();
+    tmp.cleanup();
+  });
+
+  it('returns the exact 10 nearest of 3,000 random 384-d vectors (recall@10 ≥ 0.98)', () => {
+    let overlap = 0;
+    for (let q = 0; q < 30; q++) {
+      const v = randomVector();
+      const exact = new Set(knnExact(db, v, 10).map((n) => n.chunkId));
+      overlap += knn(db, v, 10).filter((n) => exact.has(n.chunkId)).length / 10;
+    }
+    expect(overlap / 30).toBeGreaterThanOrEqual(0.98);
+  });
+
+  it('finds the one relevant chunk when the question is made mostly of bigrams every chunk has (pruned query)', () => {
+    const q = indexKeywordQuery(db, `${common}，伺服過載怎麼復位？`);
+    const ranked = keywordRanking(db, `${common}，伺服過載怎麼復位？`, 5);
+    const top = getChunks(db, [ranked[0]?.chunkId ?? -1]);
+    expect([...top.values()][0]?.text).toMatch(/伺服馬達過載/);
+    // Every bigram of the common sentence is in all 3,000 chunks: none of them is sent to the index.
+    expect(q.match).not.toMatch(/操作|机器|说明/);
+    expect(q.match).toMatch(/伺服/);
+    expect(q.terms).toContain('操作');
+    const filtered = keywordRanking(db, `${common}，伺服過載怎麼復位？`, 5, { tags: { line: 'A' } });
+    expect(filtered[0]?.chunkId).toBe(ranked[0]?.chunkId);
   });
 });

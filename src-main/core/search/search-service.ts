@@ -113,7 +113,7 @@ function hasFilters(f: SearchFilters | undefined): boolean {
 const PRUNE_FROM_CHUNKS = 1000;
 
 /** The keyword query for the index: common terms pruned by their idf in this library (see `pruneCommonTerms`). */
-function indexKeywordQuery(db: Db, query: string): KeywordQuery {
+export function indexKeywordQuery(db: Db, query: string): KeywordQuery {
   return buildKeywordQuery(query, (terms) => {
     const idf = termIdf(db, terms);
     return chunkCount(db) >= PRUNE_FROM_CHUNKS ? pruneCommonTerms(terms, idf) : terms;
