@@ -301,7 +301,8 @@ const ERROR_TABLE = {
   BUNDLE_WRONG_PUBLISHER: {
     en: 'This knowledge base comes from another publisher',
     zh: '此知識庫來自另一個發布者',
-    hintEn: 'Only the key that first published a knowledge base may update it. Do not use this bundle; report it to IT.',
+    hintEn:
+      'Only the key that first published a knowledge base may update it. Do not use this bundle; report it to IT.',
     hintZh: '只有最初發布此知識庫的金鑰可以更新它。請勿使用此更新包，並通報 IT。',
   },
   UI_SESSION_REQUIRED: {

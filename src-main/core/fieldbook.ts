@@ -83,45 +83,157 @@ export interface Fieldbook {
   close(): Promise<void>;
 }
 
+/**
+ * Open a data folder and compose the services: open the data folder (store, unfinished bundle files,
+ * vector index, audit anchor) → settings → parser processes, language model and embedding model
+ * (each started on first use, only when approved) → ingest, search and answer services.
+ */
 export function openFieldbook(opts: FieldbookOptions = {}): Fieldbook {
   const home = opts.home ?? defaultHome();
+  const now = opts.now ?? (() => new Date());
+  const { store, db, bundleFilesFinished } = openDataFolder(home, opts, now());
+  const settings = settingsCell(db);
+  const parsers = lazyParserPool(opts, settings);
+  const llm = llmSlot(db, opts.llmModelRoots ?? modelRoots(home, 'llm'), settings, opts);
+  const embedding = embeddingSlot(db, opts.embeddingModelRoots ?? modelRoots(home, 'embedding'), settings);
+
+  const ingest = createIngestService({
+    db,
+    parser: { parse: (...args) => parsers.get().parse(...args), close: () => parsers.close() },
+    getEmbedder: embedding.embedder,
+    limits: () => settings.get().limits,
+    chunking: () => settings.get().chunk,
+    ocr: () => settings.get().ocr,
+    now,
+  });
+  const search = createSearchService({ db, getEmbedder: embedding.embedder, settings: () => settings.get().search });
+  const answers = createAnswerService({
+    db,
+    search,
+    getGenerator: llm.generator,
+    settings: () => settings.get().answer,
+    now,
+  });
+
+  return {
+    home,
+    db,
+    ingest,
+    search,
+    answers,
+    parsers: parsers.get,
+    generator: llm.generator,
+    llmStatus: llm.status,
+    unloadLlm: llm.unload,
+    useLlmModel: (name) => llm.use(name, now()),
+    recoveredFromUncleanExit: store.recoveredFromUncleanExit,
+    bundleFilesFinished,
+    settings: settings.get,
+    updateSettings: settings.save,
+    embedder: embedding.embedder,
+    embeddingStatus: embedding.status,
+    useEmbeddingModel: (name) => embedding.use(name, now()),
+    async unloadModels() {
+      await llm.unload();
+      await embedding.unload();
+    },
+    async close() {
+      parsers.close();
+      await llm.unload();
+      await embedding.unload();
+      store.close();
+    },
+  };
+}
+
+/** Model folders: the app's own, then the data folder's. */
+function modelRoots(home: string, kind: 'llm' | 'embedding'): string[] {
+  return [path.join(appRoot(), 'models', kind), path.join(home, 'models', kind)];
+}
+
+/**
+ * The store, opened and made whole: files of applied bundles that a crash left unwritten are
+ * finished, an older database's vector index is rebuilt from its float vectors (no re-embedding,
+ * once), and the audit log's anchor outside the database is created or moved to the committed head.
+ */
+function openDataFolder(
+  home: string,
+  opts: FieldbookOptions,
+  now: Date,
+): { store: ReturnType<typeof openStore>; db: Db; bundleFilesFinished: FinishReport } {
   const store = openStore(home);
   const { db } = store;
   const bundleFilesFinished = finishAppliedBundles(db, home);
-  // An older database's vector index is rebuilt from its float vectors (no re-embedding), once.
   buildVectorIndex(db, opts.onVectorIndexProgress);
-  const now = opts.now ?? (() => new Date());
-  // The audit log's anchor outside the database: created for a new or older database, moved to the committed head.
-  ensureAuditAnchor(db, now());
-  const roots = opts.embeddingModelRoots ?? [
-    path.join(appRoot(), 'models', 'embedding'),
-    path.join(home, 'models', 'embedding'),
-  ];
+  ensureAuditAnchor(db, now);
+  return { store, db, bundleFilesFinished };
+}
+
+/** The current settings, saved on every change. */
+interface SettingsCell {
+  get(): Settings;
+  save(patch: SettingsPatch): Settings;
+}
+
+function settingsCell(db: Db): SettingsCell {
   let settings = loadSettings(db);
-  let parser: ParserPool | null = null;
-  const parserPool = (): ParserPool => {
-    parser ??= createParserPool({
-      size: opts.parserCount ?? 2,
-      memoryMb: settings.limits.parserMemoryMb,
-      ...(opts.spawnParser ? { spawn: opts.spawnParser } : {}),
-    });
-    return parser;
+  return {
+    get: () => settings,
+    save(patch) {
+      settings = saveSettings(db, patch);
+      return settings;
+    },
   };
-  const llmRoots = opts.llmModelRoots ?? [path.join(appRoot(), 'models', 'llm'), path.join(home, 'models', 'llm')];
+}
+
+/** The parser processes, started on first use with the memory limit in the settings. */
+function lazyParserPool(opts: FieldbookOptions, settings: SettingsCell): { get(): ParserPool; close(): void } {
+  let parser: ParserPool | null = null;
+  return {
+    get() {
+      parser ??= createParserPool({
+        size: opts.parserCount ?? 2,
+        memoryMb: settings.get().limits.parserMemoryMb,
+        ...(opts.spawnParser ? { spawn: opts.spawnParser } : {}),
+      });
+      return parser;
+    },
+    close() {
+      parser?.close();
+    },
+  };
+}
+
+/** The active language model: started on first use (only if its file's approval matches) and kept loaded. */
+interface LlmSlot {
+  generator(): Promise<Generator | null>;
+  status(): Promise<LlmStatus>;
+  /** Approve a GGUF file and make it the active model; null turns answers extractive. */
+  use(name: string | null, now: Date): Promise<LlmStatus>;
+  unload(): Promise<void>;
+}
+
+function llmSlot(db: Db, llmRoots: string[], settings: SettingsCell, opts: FieldbookOptions): LlmSlot {
   let llm: { name: string; generator: Promise<Generator> } | null = null;
   let llmProblem: string | null = null;
 
+  const unload = async (): Promise<void> => {
+    const current = llm;
+    llm = null;
+    if (current) await current.generator.then((g) => g.dispose()).catch(() => undefined);
+  };
+
   const generator = async (): Promise<Generator | null> => {
-    const name = settings.answer.llmModel;
+    const name = settings.get().answer.llmModel;
     if (!name) return null;
     if (llm?.name !== name) {
-      await unloadLlm();
+      await unload();
       const model = (await discoverLlmModels(llmRoots)).models.find((m) => m.name === name);
       if (!model) {
         llmProblem = `Language model "${name}" not found in ${llmRoots.join(', ')}: extractive answers.`;
         return null;
       }
-      const answerSettings = settings.answer;
+      const answerSettings = settings.get().answer;
       const start = verifyModelFile(db, 'llm', model.name, model.file).then(() =>
         opts.createGenerator
           ? opts.createGenerator(model, answerSettings)
@@ -147,16 +259,10 @@ export function openFieldbook(opts: FieldbookOptions = {}): Fieldbook {
     }
   };
 
-  async function unloadLlm(): Promise<void> {
-    const current = llm;
-    llm = null;
-    if (current) await current.generator.then((g) => g.dispose()).catch(() => undefined);
-  }
-
-  const llmStatus = async (): Promise<LlmStatus> => {
+  const status = async (): Promise<LlmStatus> => {
     const found = await discoverLlmModels(llmRoots);
     return {
-      active: settings.answer.llmModel,
+      active: settings.get().answer.llmModel,
       loaded: llm !== null,
       problem: llmProblem,
       available: found.models,
@@ -164,14 +270,50 @@ export function openFieldbook(opts: FieldbookOptions = {}): Fieldbook {
     };
   };
 
+  return {
+    generator,
+    status,
+    unload,
+    async use(name, now) {
+      if (name !== null) {
+        const model = (await discoverLlmModels(llmRoots)).models.find((m) => m.name === name);
+        if (!model)
+          throw new FieldbookError('LLM_LOAD_FAILED', {
+            detail: `no .gguf file named "${name}" in ${llmRoots.join(', ')}`,
+          });
+        await approveModelFile(db, 'llm', model.name, model.file, now);
+      }
+      await unload();
+      settings.save({ answer: { llmModel: name } });
+      return status();
+    },
+  };
+}
+
+/** The active embedding model: loaded on first use (only if its weights' approval matches). */
+interface EmbeddingSlot {
+  embedder(): Promise<Embedder | null>;
+  status(): Promise<EmbeddingStatus>;
+  /** Approve a model folder and make it the active embedding model. */
+  use(name: string | null, now: Date): Promise<EmbeddingStatus>;
+  unload(): Promise<void>;
+}
+
+function embeddingSlot(db: Db, roots: string[], settings: SettingsCell): EmbeddingSlot {
   let loaded: { name: string; embedder: Promise<Embedder> } | null = null;
   let embedderProblem: string | null = null;
 
   const findModel = (name: string): EmbeddingModelInfo | undefined =>
     discoverEmbeddingModels(roots).models.find((m) => m.name === name);
 
+  const unload = async (): Promise<void> => {
+    const previous = loaded;
+    loaded = null;
+    if (previous) await previous.embedder.then((e) => e.dispose()).catch(() => undefined);
+  };
+
   const embedder = async (): Promise<Embedder | null> => {
-    const name = settings.embeddingModel;
+    const name = settings.get().embeddingModel;
     if (!name) return null;
     if (loaded?.name !== name) {
       const info = findModel(name);
@@ -195,87 +337,28 @@ export function openFieldbook(opts: FieldbookOptions = {}): Fieldbook {
     }
   };
 
-  const embeddingStatus = async (): Promise<EmbeddingStatus> => {
+  const status = async (): Promise<EmbeddingStatus> => {
     const e = await embedder();
     const found = discoverEmbeddingModels(roots);
     return { active: e?.name ?? null, problem: embedderProblem, available: found.models, invalid: found.invalid };
   };
 
-  const ingest = createIngestService({
-    db,
-    parser: {
-      parse: (...args) => parserPool().parse(...args),
-      close: () => parser?.close(),
-    },
-    getEmbedder: embedder,
-    limits: () => settings.limits,
-    chunking: () => settings.chunk,
-    ocr: () => settings.ocr,
-    now,
-  });
-  const search = createSearchService({ db, getEmbedder: embedder, settings: () => settings.search });
-  const answers = createAnswerService({ db, search, getGenerator: generator, settings: () => settings.answer, now });
-
   return {
-    home,
-    db,
-    ingest,
-    search,
-    answers,
-    parsers: parserPool,
-    generator,
-    llmStatus,
-    unloadLlm,
-    async useLlmModel(name) {
-      if (name !== null) {
-        const model = (await discoverLlmModels(llmRoots)).models.find((m) => m.name === name);
-        if (!model)
-          throw new FieldbookError('LLM_LOAD_FAILED', {
-            detail: `no .gguf file named "${name}" in ${llmRoots.join(', ')}`,
-          });
-        await approveModelFile(db, 'llm', model.name, model.file, now());
-      }
-      await unloadLlm();
-      settings = saveSettings(db, { answer: { llmModel: name } });
-      return llmStatus();
-    },
-    recoveredFromUncleanExit: store.recoveredFromUncleanExit,
-    bundleFilesFinished,
-    settings: () => settings,
-    updateSettings(patch) {
-      settings = saveSettings(db, patch);
-      return settings;
-    },
     embedder,
-    embeddingStatus,
-    async useEmbeddingModel(name) {
+    status,
+    unload,
+    async use(name, now) {
       if (name !== null) {
         const info = findModel(name);
         if (!info)
           throw new FieldbookError('EMBEDDING_MODEL_INVALID', {
             detail: `no model folder named "${name}" in ${roots.join(', ')}`,
           });
-        await approveModelFile(db, 'embedding', info.name, info.onnxFile, now());
+        await approveModelFile(db, 'embedding', info.name, info.onnxFile, now);
       }
-      if (loaded) {
-        const previous = loaded.embedder;
-        loaded = null;
-        await previous.then((e) => e.dispose()).catch(() => undefined);
-      }
-      settings = saveSettings(db, { embeddingModel: name });
-      return embeddingStatus();
-    },
-    async unloadModels() {
-      await unloadLlm();
-      const previous = loaded;
-      loaded = null;
-      if (previous) await previous.embedder.then((e) => e.dispose()).catch(() => undefined);
-    },
-    async close() {
-      parser?.close();
-      await unloadLlm();
-      if (loaded) await loaded.embedder.then((e) => e.dispose()).catch(() => undefined);
-      store.close();
+      await unload();
+      settings.save({ embeddingModel: name });
+      return status();
     },
   };
 }

@@ -7,7 +7,7 @@ import { cleanup, fireEvent, render, screen } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
 import { installFakeBridge } from './test-support/fake-bridge';
 
-const { results, emit } = installFakeBridge((message) => ({ code: 'INTERNAL', message, hint: '' }));
+const { results, emit } = installFakeBridge((message) => ({ code: 'INVALID_INPUT', message, hint: '' }));
 
 const passage = {
   n: 1,

@@ -6,11 +6,12 @@
  *  2. Embedding chunks/s of each model in models/embedding, beside Python onnxruntime on the same
  *     ONNX file; each GGUF in models/llm through the ask pipeline (time to passages, to first token,
  *     decode tokens/s against the memory-bandwidth bound). `npm run models:fetch` puts real ones there.
- *  3. Query latency p50/p95 for keyword, vector and hybrid search at 10k and 100k chunks of
- *     384-d vectors (query embedding excluded), with a brute-force typed-array KNN as reference,
- *     and database size per 1k chunks.
+ *  3. Search (search-bench.ts): p50/p95 of keyword, vector, hybrid and filtered search at 10k and
+ *     100k chunks (eval sentences, random 384-d vectors, eval questions; query embedding excluded),
+ *     the vector index's recall@10 on random and real embeddings, LanceDB side by side.
  *
  * Options: --sizes 10000,100000   --queries 200   --skip-ingest   --skip-ocr   --only-ocr
+ *          --only-search (search only; --keep DIR --real-passages 400 --skip-lancedb --skip-real)
  *          --only-models (embedding + LLM only; --skip-embedding)   --embed-texts 256   --llm-questions 2 (per set)   --llm a.gguf,b.gguf
  */
 import { execFileSync } from 'node:child_process';
@@ -19,11 +20,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openFieldbook } from '../../src-main/core/fieldbook';
-import type { Embedder } from '../../src-main/core/embed/embedder';
-import { createSearchService } from '../../src-main/core/search/search-service';
-import { openStore } from '../../src-main/core/store/db';
-import { writeDocument } from '../../src-main/core/store/documents';
-import { ensureVectorSpace, knn, knnExact } from '../../src-main/core/store/vectors';
 import { DEFAULT_SETTINGS } from '../../src-main/core/config';
 import {
   discoverEmbeddingModels,
@@ -43,6 +39,7 @@ import sharp from 'sharp';
 import { tiffPages } from '../support/images';
 import { benchOcrScanShapes } from './ocr-scan-shapes';
 import { writeTinyGguf } from '../support/tiny-gguf';
+import { benchSearch, sentencePool, type SearchBenchOptions } from './search-bench';
 
 const args = process.argv.slice(2);
 const arg = (name: string): string | undefined => {
@@ -51,21 +48,9 @@ const arg = (name: string): string | undefined => {
 };
 const SIZES = (arg('--sizes') ?? '10000,100000').split(',').map(Number);
 const QUERIES = Number(arg('--queries') ?? 200);
-const DIM = 384;
 
 function mb(bytes: number): string {
   return `${(bytes / 1048576).toFixed(1)} MB`;
-}
-
-function percentile(values: number[], p: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? 0;
-}
-
-function timeIt(fn: () => void): number {
-  const t = performance.now();
-  fn();
-  return performance.now() - t;
 }
 
 function pdfPages(file: string): number {
@@ -110,178 +95,6 @@ async function benchIngest(): Promise<void> {
   } catch {
     console.log('pdftotext reference: not available (install poppler-utils)');
   }
-}
-
-/** Sentences from the evaluation corpora (zh-TW and English) to make realistic synthetic chunks. */
-function sentencePool(): string[] {
-  const pool: string[] = [];
-  for (const set of ['drcd-dev', 'emanual']) {
-    const file = path.join(evalDir, set, 'corpus.jsonl');
-    if (!fs.existsSync(file)) continue;
-    for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-      if (!line.trim()) continue;
-      const { text } = JSON.parse(line) as { text: string };
-      pool.push(...text.split(/(?<=[。！？.!?])\s*/).filter((s) => s.length > 10));
-    }
-  }
-  if (pool.length === 0) {
-    const words = ['servo', 'reset', 'valve', 'pressure', 'conveyor', 'alarm', '復位', '伺服', '過載', '安全'];
-    for (let i = 0; i < 5000; i++)
-      pool.push(Array.from({ length: 12 }, (_, j) => words[(i * 7 + j * 3) % words.length]).join(' '));
-  }
-  return pool;
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function randomUnitVector(rand: () => number): Float32Array {
-  const v = new Float32Array(DIM);
-  let norm = 0;
-  for (let i = 0; i < DIM; i++) {
-    const x = rand() * 2 - 1;
-    v[i] = x;
-    norm += x * x;
-  }
-  norm = Math.sqrt(norm);
-  for (let i = 0; i < DIM; i++) v[i] = (v[i] as number) / norm;
-  return v;
-}
-
-async function benchQueries(size: number): Promise<void> {
-  // --keep DIR keeps the generated databases in DIR/<size> and reuses them on the next run.
-  const keep = arg('--keep');
-  const work = keep ? path.join(keep, String(size)) : fs.mkdtempSync(path.join(os.tmpdir(), 'fieldbook-bench-q-'));
-  const reuse = keep !== undefined && fs.existsSync(path.join(work, 'fieldbook.db'));
-  const store = openStore(work);
-  const { db } = store;
-  const rand = mulberry32(size);
-  const pool = sentencePool();
-  const pick = (): string => pool[Math.floor(rand() * pool.length)] as string;
-  ensureVectorSpace(db, { modelId: 'bench-random-384', dim: DIM });
-  const all = new Float32Array(size * DIM);
-  const perDoc = 100;
-  const t0 = performance.now();
-  db.transaction(() => {
-    for (let d = 0; d < size / perDoc; d++) {
-      if (reuse) {
-        // Rebuild only the in-memory reference vectors (same seed → same values).
-        for (let i = 0; i < perDoc * 3; i++) pick();
-        for (let i = 0; i < perDoc; i++) all.set(randomUnitVector(rand), (d * perDoc + i) * DIM);
-        continue;
-      }
-      const chunks = Array.from({ length: perDoc }, (_, i) => ({
-        ord: i,
-        text: `${pick()} ${pick()} ${pick()}`,
-        pageStart: 1 + Math.floor(i / 3),
-        pageEnd: 1 + Math.floor(i / 3),
-        headingPath: [`Section ${i % 7}`],
-        boxes: [],
-        ocrConfidence: null,
-      }));
-      const vectors = chunks.map((_, i) => {
-        const v = randomUnitVector(rand);
-        all.set(v, (d * perDoc + i) * DIM);
-        return v;
-      });
-      writeDocument(
-        db,
-        {
-          sourcePath: `/bench/doc-${d}.pdf`,
-          title: `Bench document ${d}`,
-          type: 'pdf',
-          sha256: String(d),
-          sizeBytes: 1,
-          pages: 34,
-          language: 'mixed',
-          sensitivity: d % 10 === 0 ? 'confidential' : 'internal',
-          isSafety: false,
-          tags: { line: d % 2 ? 'A' : 'B' },
-          warnings: [],
-          chunks,
-          vectors,
-        },
-        new Date(),
-      );
-    }
-  })();
-  const buildSeconds = (performance.now() - t0) / 1000;
-  db.pragma('wal_checkpoint(TRUNCATE)');
-  const dbBytes = fs.statSync(path.join(work, 'fieldbook.db')).size;
-
-  const queryVectors = Array.from({ length: QUERIES }, () => randomUnitVector(rand));
-  const queryTexts = Array.from({ length: QUERIES }, () => pick().slice(0, 24));
-  let qi = 0;
-  // A stand-in embedder returning precomputed vectors: query embedding time is excluded by design.
-  const embedder: Embedder = {
-    id: 'bench-random-384',
-    name: 'bench',
-    dim: DIM,
-    embedQuery: async () => queryVectors[qi % QUERIES] as Float32Array,
-    embedPassages: async () => [],
-    dispose: async () => undefined,
-  };
-  const search = createSearchService({
-    db,
-    getEmbedder: async () => embedder,
-    settings: () => DEFAULT_SETTINGS.search,
-  });
-  const measure = async (
-    mode: 'keyword' | 'vector' | 'hybrid',
-    filters?: { tags: Record<string, string> },
-  ): Promise<number[]> => {
-    const times: number[] = [];
-    for (qi = 0; qi < QUERIES; qi++) {
-      const t = performance.now();
-      await search.rank(queryTexts[qi] as string, { k: 8, mode, ...(filters ? { filters } : {}) });
-      times.push(performance.now() - t);
-    }
-    return times;
-  };
-  const line = (label: string, times: number[]): void =>
-    console.log(
-      `${label.padEnd(28)} p50 ${percentile(times, 50).toFixed(1).padStart(7)} ms   p95 ${percentile(times, 95).toFixed(1).padStart(7)} ms`,
-    );
-
-  console.log(`\n## Queries at ${size.toLocaleString('en')} chunks (${DIM}-d float vectors)`);
-  console.log(
-    `build ${buildSeconds.toFixed(1)} s; database ${mb(dbBytes)} → ${mb((dbBytes / size) * 1000)} per 1k chunks`,
-  );
-  line('keyword (FTS5 BM25)', await measure('keyword'));
-  line('vector (sqlite-vec KNN)', await measure('vector'));
-  line('hybrid (RRF)', await measure('hybrid'));
-  line('hybrid + tag filter', await measure('hybrid', { tags: { line: 'A' } }));
-  // Reference: brute-force cosine scan over a plain Float32Array (what sqlite-vec's full scan does).
-  const brute = queryVectors.slice(0, 50).map((q) =>
-    timeIt(() => {
-      let best = -Infinity;
-      for (let r = 0; r < size; r++) {
-        let dot = 0;
-        const off = r * DIM;
-        for (let i = 0; i < DIM; i++) dot += (all[off + i] as number) * (q[i] as number);
-        if (dot > best) best = dot;
-      }
-    }),
-  );
-  line('reference: typed-array scan', brute);
-  // How much the binary first pass costs in recall: overlap of its top 10 with exact float KNN.
-  let overlap = 0;
-  for (const q of queryVectors.slice(0, 50)) {
-    const exact = new Set(knnExact(db, q, 10).map((r) => r.chunkId));
-    overlap += knn(db, q, 10).filter((r) => exact.has(r.chunkId)).length / 10;
-  }
-  console.log(
-    `binary-index recall@10 vs exact float KNN: ${(overlap / 50).toFixed(3)} (random vectors: the worst case)`,
-  );
-  store.close();
-  if (!keep) fs.rmSync(work, { recursive: true, force: true });
 }
 
 /** Embedding throughput: a real model from models/embedding if one is there, else the tiny test model. */
@@ -570,6 +383,18 @@ async function benchOcrImages(): Promise<void> {
   }
 }
 
+function searchOptions(): SearchBenchOptions {
+  const keep = arg('--keep');
+  return {
+    sizes: SIZES,
+    queries: QUERIES,
+    ...(keep ? { keep } : {}),
+    realPassages: Number(arg('--real-passages') ?? 400),
+    lancedb: !args.includes('--skip-lancedb'),
+    real: !args.includes('--skip-real'),
+  };
+}
+
 async function main(): Promise<void> {
   console.log(`# Fieldbook benchmarks — ${new Date().toISOString()}`);
   console.log(
@@ -578,6 +403,11 @@ async function main(): Promise<void> {
   if (args.includes('--only-models')) {
     if (!args.includes('--skip-embedding')) await benchEmbedding();
     await benchLlm();
+    return;
+  }
+  if (args.includes('--only-search')) {
+    await benchSearch(searchOptions());
+    console.log(`\npeak RSS of the benchmark process: ${mb(process.resourceUsage().maxRSS * 1024)}`);
     return;
   }
   if (args.includes('--only-ocr')) {
@@ -594,7 +424,7 @@ async function main(): Promise<void> {
     await benchOcrImages();
     await benchOcrScanShapes();
   }
-  for (const size of SIZES) await benchQueries(size);
+  await benchSearch(searchOptions());
   console.log(`\npeak RSS of the benchmark process: ${mb(process.resourceUsage().maxRSS * 1024)}`);
 }
 

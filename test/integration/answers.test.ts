@@ -9,10 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAnswerService, retrievalQueryFor } from '../../src-main/core/answer/answer-service';
 import { DEFAULT_SETTINGS, type AnswerSettings } from '../../src-main/core/config';
 import { openFieldbook, type Fieldbook } from '../../src-main/core/fieldbook';
-import { sizeOf } from '../../src-main/core/ingest/chunker';
-import type { GenerateRequest, Generator } from '../../src-main/core/llm/llm-client';
 import { conversationAnswers } from '../../src-main/core/store/conversations';
 import { tempDir } from '../support/paths';
+import type { Generator } from '../../src-main/core/llm/llm-client';
+import { scripted } from '../support/scripted-generator';
 
 const FAULTS = `# Press-3 伺服故障處理
 
@@ -34,28 +34,6 @@ const FILLER = Array.from(
   (_, i) =>
     `# Conveyor note ${i}\n\nConveyor CV-${i} belt tension check: measure the belt deflection at the centre span and adjust the take-up screws evenly on both sides. Record the value in the maintenance log.\n`,
 );
-
-interface Scripted extends Generator {
-  prompts: string[];
-}
-
-/** A deterministic generator: answers with `reply(prompt)`, streamed in 3-character pieces. */
-function scripted(reply: (user: string) => string, contextSize = 4096): Scripted {
-  const prompts: string[] = [];
-  return {
-    name: 'scripted-test-generator',
-    contextSize,
-    prompts,
-    countTokens: async (text) => Math.ceil(sizeOf(text)),
-    async generate(req: GenerateRequest) {
-      prompts.push(req.user);
-      const text = reply(req.user);
-      for (let i = 0; i < text.length; i += 3) req.onToken?.(text.slice(i, i + 3));
-      return { text, tokens: Math.ceil(text.length / 3), timeToFirstTokenMs: 1, totalMs: 2, stopReason: 'eos' };
-    },
-    dispose: async () => undefined,
-  };
-}
 
 describe('answers', () => {
   const tmp = tempDir();

@@ -103,7 +103,7 @@ describe('a moved or copied data folder keeps working (issue 14.21)', () => {
     await pc.close();
     // What an older Fieldbook wrote, in a folder that has since moved: absolute library paths,
     // in the database and in the snapshot of version 1, one schema version back.
-    const before = MIGRATIONS.length - 1;
+    const before = MIGRATIONS.findIndex((m) => typeof m === 'string' && m.includes("'library/' || k.kb"));
     const oldHome = process.platform === 'win32' ? 'D:\\old\\fieldbook' : '/media/old-drive/fieldbook';
     const sep = process.platform === 'win32' ? '\\' : '/';
     for (const file of [path.join(home, 'fieldbook.db'), path.join(home, 'snapshots', 'v1.db')]) {
