@@ -128,8 +128,13 @@ export function textCoverage(items: LayoutItem[], width: number, height: number)
 
 /** A page whose text runs cover at least this share of it is a text page: no image check. */
 const TEXT_PAGE_COVERAGE = 0.15;
-/** Image regions smaller than this share of the page (logos, icons) are not read by OCR. */
-const MIN_REGION_SHARE = 0.05;
+/**
+ * Image regions smaller than this share of the page are not read by OCR: logos, icons, photos and
+ * the screenshots of a text manual (each under a quarter of the page in the shared corpus) give
+ * junk lines that pollute search and headings, and cost seconds per page. A scanned body under a
+ * header line or stamp covers most of its page.
+ */
+const MIN_REGION_SHARE = 0.4;
 /** Text-layer characters per square point under which an image region counts as unread (a text page holds ≈ 0.015). */
 const UNREAD_DENSITY = 0.002;
 
