@@ -1,8 +1,9 @@
 /** `fieldbook eval retrieval …` — retrieval quality on a JSONL corpus and query set. */
 import { parseArgs } from 'node:util';
 import path from 'node:path';
-import { appRoot } from '../core/config';
+import { appRoot, type AnswerSettings } from '../core/config';
 import { runAnswerEval, type AnswerEvalOptions } from '../core/eval/answer-eval';
+import { formatFaithfulness } from '../core/eval/faithfulness';
 import { runFollowUpEval } from '../core/eval/followup-eval';
 import { runProcedureEval, type ProcedureEvalReport, type ProcedureSummary } from '../core/eval/procedure-eval';
 import { runRetrievalEval, type RetrievalEvalOptions, type RetrievalEvalReport } from '../core/eval/retrieval-eval';
@@ -15,6 +16,23 @@ function num(name: string, v: string | undefined): number | undefined {
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0) throw new EvalUsageError(`${name} must be a non-negative number`);
   return n;
+}
+
+/**
+ * `--llm-timeout SECONDS` and `--max-answer-tokens N`: generation limits for the eval (the product's
+ * 120 s limit is for a person waiting; a loaded CPU needs longer to show what the model writes).
+ */
+function answerSettings(values: {
+  'llm-timeout'?: string;
+  'max-answer-tokens'?: string;
+}): Partial<AnswerSettings> | null {
+  const timeout = num('--llm-timeout', values['llm-timeout']);
+  const maxTokens = num('--max-answer-tokens', values['max-answer-tokens']);
+  if (!timeout && !maxTokens) return null;
+  return {
+    ...(timeout ? { timeoutMs: timeout * 1000 } : {}),
+    ...(maxTokens ? { maxAnswerTokens: maxTokens } : {}),
+  };
 }
 
 export function formatRetrievalTable(report: RetrievalEvalReport): string[] {
@@ -52,22 +70,37 @@ export function formatProcedureReport(r: ProcedureEvalReport): string[] {
       .map(([m, n]) => `${m} ${n}`)
       .join(', ')}; needs review: ${r.needsReview}`,
   );
+  if (r.faithfulness) lines.push(...formatFaithfulness(r.faithfulness));
   for (const s of r.scores) if (s.missing.length) lines.push(`  ${s.id}: missing ${s.missing.join('; ')}`);
   for (const s of r.skipped) lines.push(`  ${s.id}: skipped (${s.reason})`);
   return lines;
 }
 
 async function cmdEvalProcedures(
-  values: { procedures: string; 'corpus-dir'?: string; 'embedding-model'?: string; llm?: string },
+  values: {
+    procedures: string;
+    'corpus-dir'?: string;
+    'embedding-model'?: string;
+    llm?: string;
+    limit?: string;
+    details?: string;
+    'llm-timeout'?: string;
+    'max-answer-tokens'?: string;
+  },
   o: Output,
   json: boolean,
 ): Promise<number> {
+  const limit = num('--limit', values.limit);
+  const answer = answerSettings(values);
   const r = await runProcedureEval({
     setFile: values.procedures,
     samplesDir: path.join(appRoot(), 'resources', 'samples'),
     corpusDir: values['corpus-dir'] ?? path.resolve(appRoot(), '..', 'shared', 'corpus'),
     ...(values['embedding-model'] ? { embeddingModelDir: values['embedding-model'] } : {}),
     ...(values.llm ? { llmModelFile: values.llm } : {}),
+    ...(limit ? { limit } : {}),
+    ...(values.details ? { detailsFile: values.details } : {}),
+    ...(answer ? { answer } : {}),
     ...(json ? {} : { onProgress: (m: string) => o.err(dim(o, m)) }),
   });
   if (json) {
@@ -97,6 +130,8 @@ async function cmdEvalAnswers(rest: string[], o: Output, json: boolean): Promise
       llm: { type: 'string' },
       limit: { type: 'string' },
       details: { type: 'string' },
+      'llm-timeout': { type: 'string' },
+      'max-answer-tokens': { type: 'string' },
     },
   });
   if (values.procedures) return cmdEvalProcedures({ ...values, procedures: values.procedures }, o, json);
@@ -109,6 +144,8 @@ async function cmdEvalAnswers(rest: string[], o: Output, json: boolean): Promise
   const limit = num('--limit', values.limit);
   if (limit) opts.limit = limit;
   if (values.details) opts.detailsFile = values.details;
+  const answer = answerSettings(values);
+  if (answer) opts.answer = answer;
   if (!json) opts.onProgress = (m) => o.err(dim(o, m));
   const r = await runAnswerEval(opts);
   if (json) {
@@ -126,8 +163,12 @@ async function cmdEvalAnswers(rest: string[], o: Output, json: boolean): Promise
   o.out(`citation precision (cites a gold passage): ${a.citationPrecision}`);
   o.out(`answer text contains a gold answer: ${a.answerHasGold}`);
   o.out(`"not found" on answerable questions: ${a.notFound}; needs review: ${a.needsReview}`);
+  if (r.faithfulness) for (const line of formatFaithfulness(r.faithfulness)) o.out(line);
   if (r.unanswerable)
-    o.out(`"not found" on ${r.unanswerable.questions} unanswerable questions: ${r.unanswerable.notFound}`);
+    o.out(
+      `"not found" on ${r.unanswerable.questions} unanswerable questions: ${r.unanswerable.notFound}` +
+        (r.faithfulness ? `; generated answers that decline: ${r.unanswerable.declinedByModel}` : ''),
+    );
   for (const [label, c] of [
     ['a citation points at a gold passage', r.calibration.evidence],
     ['the answer holds a gold answer', r.calibration.answer],

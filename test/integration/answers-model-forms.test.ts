@@ -9,7 +9,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAnswerService, toLastSentence } from '../../src-main/core/answer/answer-service';
 import { normalizeMarkers } from '../../src-main/core/answer/citations';
+import { buildUserPrompt } from '../../src-main/core/answer/prompt';
 import { DEFAULT_SETTINGS } from '../../src-main/core/config';
+import { faithfulness } from '../../src-main/core/eval/faithfulness';
 import { openFieldbook, type Fieldbook } from '../../src-main/core/fieldbook';
 import type { StoredCitation } from '../../src-main/core/store/conversations';
 import { tempDir } from '../support/paths';
@@ -27,7 +29,7 @@ F0001 means the inverter tripped on overcurrent. Check the motor cable for damag
 describe('issue 13.5: answers from real models', () => {
   const tmp = tempDir();
   let fb: Fieldbook;
-  const ask = (reply: string, question: string, stopReason?: 'maxTokens') => {
+  const ask = (reply: string, question: string, stopReason?: 'maxTokens' | 'timeout') => {
     const gen = scripted(() => reply, stopReason ? { stopReason } : {});
     const streamed: string[] = [];
     const passages: StoredCitation[][] = [];
@@ -70,6 +72,8 @@ describe('issue 13.5: answers from real models', () => {
       'a[1]b[2]c [1][2] d [1][2][3] e [2] f [1] g [2]',
     );
     expect(normalizeMarkers('[1-40]')).toBe('[1][40]'); // a long "range" is not expanded
+    // Qwen2.5-0.5B copied the prompt's placeholder: it is no citation and is dropped.
+    expect(normalizeMarkers('[編號] 3.2 E-203 之復位 [n]')).toBe(' 3.2 E-203 之復位');
     const { result } = ask(
       'F0001 means the inverter tripped on overcurrent; check the motor cable【1】.',
       'What is F0001?',
@@ -104,6 +108,23 @@ describe('issue 13.5: answers from real models', () => {
     expect(r.answer).toBe('Check the motor cable for damage [1].');
     expect(r.notice).toMatch(/length limit/);
     expect(toLastSentence('先停機。再按復位')).toBe('先停機。');
+    // A CPU-starved model stopped by the time limit mid-sentence is cut the same way.
+    const timedOut = await ask(
+      'Check the motor cable for damage [1]. Then reset the drive from the key',
+      'What is F0001?',
+      'timeout',
+    ).result;
+    expect(timedOut.answer).toBe('Check the motor cable for damage [1].');
+    expect(timedOut.notice).toMatch(/time limit and ends at its last complete sentence/);
+  });
+
+  it('issue 13.5: the prompt shows a concrete marker, not a placeholder a small model copies', () => {
+    const blocks = [
+      { n: 1, chunkId: 1, docId: 1, title: 'T', page: null, headingPath: [], text: 'x', isSafety: false },
+    ];
+    expect(buildUserPrompt('E-203 怎麼復位？', blocks, true)).toMatch(/例如 \[1\]/);
+    expect(buildUserPrompt('E-203 怎麼復位？', blocks, true)).not.toContain('[編號]');
+    expect(buildUserPrompt('What is F0001?', blocks, false)).toMatch(/e\.g\. \[1\]/);
   });
 
   it('issue 13.6: the numbered passages are sent before generation starts', async () => {
@@ -117,5 +138,35 @@ describe('issue 13.5: answers from real models', () => {
     // The chips carry the same numbers the answer cites.
     expect(sent.find((p) => p.n === 1)?.chunkId).toBe(r.citations[0]?.chunkId);
     expect(r.timings.passagesMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('issue 13.5: eval faithfulness counts sentences supported by their cited block, uncited ones, and conversions', async () => {
+    // Sentence 1 is supported by block 1; sentence 2 cites block 1 for something it does not say;
+    // sentence 3 cites nothing.
+    const en = await ask(
+      'F0001 means the inverter tripped on overcurrent [1]. The warranty covers five years of robot arm service [1]. Always call the vendor first.',
+      'What is F0001?',
+    ).result;
+    expect(en.sentenceSupport).toEqual({ sentences: 3, supported: 1, uncited: 1 });
+    // The per-citation flag the UI shows comes from the same check: block 1 supports its best sentence.
+    expect(en.citations.map((c) => [c.n, c.supported])).toEqual([[1, true]]);
+    // A zh-TW answer written in Simplified, fully supported; and one already in Traditional.
+    const zh = await ask('E-203 表示伺服马达过载 [1]。先停机，再按复位键三秒钟 [1]。', 'E-203 怎麼復位？').result;
+    expect(zh.sentenceSupport).toEqual({ sentences: 2, supported: 2, uncited: 0 });
+    const tw = await ask('E-203 表示伺服馬達過載 [1]。', 'E-203 是什麼？').result;
+    // Extractive and "not found" answers are not generated text and are left out.
+    const extractive = { ...tw, mode: 'extractive' as const, sentenceSupport: undefined };
+    expect(faithfulness([en, zh, tw, extractive])).toEqual({
+      answers: 3,
+      sentences: 6,
+      supported: 0.6667, // 1 + 2 + 1 of 6
+      uncited: 0.1667,
+      citedUnsupported: 0.1667,
+      answersFullySupported: 0.6667, // zh and tw
+      zhAnswers: 2,
+      convertedToTraditional: 1,
+      stopReasons: { eos: 3 },
+    });
+    expect(faithfulness([extractive])).toBeNull();
   });
 });

@@ -53,6 +53,17 @@ export interface AnswerResult extends AnswerRecord {
   stopReason: string | null;
   /** What the confidence was computed from (not stored; absent on answers read back from a conversation). */
   confidenceSignals?: ConfidenceSignals;
+  /**
+   * Generated answers only (not stored): the answer's content sentences, how many carry a citation
+   * whose block supports them (the same check that marks a citation supported), and how many cite nothing.
+   */
+  sentenceSupport?: SentenceSupport;
+}
+
+export interface SentenceSupport {
+  sentences: number;
+  supported: number;
+  uncited: number;
 }
 
 export interface AnswerService {
@@ -257,6 +268,7 @@ export function createAnswerService(deps: AnswerDeps): AnswerService {
         timings: Record<string, number | null>;
         /** Extractive: how well the quoted section matches (see confidence.ts). */
         signals?: Pick<ConfidenceSignals, 'passage' | 'heading' | 'margin' | 'agreement'>;
+        sentenceSupport?: SentenceSupport;
       }): AnswerResult => {
         const citations = fields.blocks
           .filter((b) => fields.used.has(b.n))
@@ -309,6 +321,7 @@ export function createAnswerService(deps: AnswerDeps): AnswerService {
           safetyRules,
           notice: fields.notice,
           stopReason: fields.stopReason,
+          ...(fields.sentenceSupport ? { sentenceSupport: fields.sentenceSupport } : {}),
         };
       };
 
@@ -415,7 +428,11 @@ export function createAnswerService(deps: AnswerDeps): AnswerService {
         return extractive(`The language model returned nothing (${result.stopReason}) — extractive answer instead.`);
       }
       const written = chinese ? toTraditional(result.text) : { text: result.text, converted: 0 };
-      const cut = result.stopReason === 'maxTokens' ? toLastSentence(written.text) : written.text;
+      // Cut by the token or time limit (a CPU-starved model hits the time limit mid-sentence).
+      const cut =
+        result.stopReason === 'maxTokens' || result.stopReason === 'timeout'
+          ? toLastSentence(written.text)
+          : written.text;
       const analysis = analyseCitations(cut, new Map(fitted.kept.map((b) => [b.n, b.text])));
       const used = new Map<number, { supported: boolean; score: number }>();
       for (const c of analysis.sentences.flatMap((s) => s.checks)) {
@@ -424,7 +441,7 @@ export function createAnswerService(deps: AnswerDeps): AnswerService {
       }
       const stopNotice =
         result.stopReason === 'timeout'
-          ? 'The answer was stopped at the time limit.'
+          ? 'The answer was stopped at the time limit and ends at its last complete sentence.'
           : result.stopReason === 'cancelled'
             ? 'The answer was cancelled.'
             : result.stopReason === 'maxTokens'
@@ -437,6 +454,11 @@ export function createAnswerService(deps: AnswerDeps): AnswerService {
         blocks: fitted.kept,
         used,
         coverage: analysis.coverage,
+        sentenceSupport: {
+          sentences: analysis.sentences.length,
+          supported: analysis.sentences.filter((s) => s.checks.some((c) => c.supported)).length,
+          uncited: analysis.sentences.filter((s) => s.checks.length === 0).length,
+        },
         invalid: analysis.invalid,
         notice:
           [

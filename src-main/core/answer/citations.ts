@@ -20,8 +20,11 @@ const MARKER_RE = /\[(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\]/g;
 const LOOSE_MARKER_RE =
   /[[［【〔]\s*(?:\^|#|(?:block|source|context|ref|passage|doc)\.?\s*|(?:來源|区块|區塊|段落|資料|资料|文件|出處|出处)\s*)?(\d{1,3}(?:\s*(?:[,，、;；]|[-–~～至到])\s*(?:(?:block|source)\s*)?\d{1,3})*)\s*[\]］】〕]/giu;
 
+/** The prompt's own placeholder copied by a small model ("[編號]", "[n]"): no citation, dropped. */
+const PLACEHOLDER_RE = /\s?[[［【](?:編號|编号|號碼|号码|n|N|number|block number)[\]］】]/gu;
+
 export function normalizeMarkers(answer: string): string {
-  return answer.replace(LOOSE_MARKER_RE, (_whole, inner: string) => {
+  return answer.replace(PLACEHOLDER_RE, '').replace(LOOSE_MARKER_RE, (_whole, inner: string) => {
     const nums: number[] = [];
     for (const part of inner.split(/\s*[,，、;；]\s*/)) {
       const range = /^(\d{1,3})\s*[-–~～至到]\s*(?:(?:block|source)\s*)?(\d{1,3})$/iu.exec(part);

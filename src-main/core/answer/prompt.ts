@@ -44,7 +44,10 @@ export function renderBlock(b: ContextBlock): string {
 }
 
 export function buildUserPrompt(question: string, blocks: ContextBlock[], chinese: boolean): string {
-  const language = chinese ? '請用繁體中文回答，並以 [編號] 標註出處。' : 'Answer in English and cite blocks as [n].';
+  // A concrete marker, not a placeholder: a small model copied "[編號]" literally (Qwen2.5-0.5B).
+  const language = chinese
+    ? '請用繁體中文回答，並在每句句末用方括號寫出所依據的區塊號碼，例如 [1] 或 [2][3]。'
+    : 'Answer in English and end each sentence with the number of the block it comes from, e.g. [1] or [2][3].';
   return `Context:\n\n${blocks.map(renderBlock).join('\n\n')}\n\nQuestion: ${question}\n${language}`;
 }
 

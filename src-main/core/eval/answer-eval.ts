@@ -5,11 +5,13 @@
  * gold answer, and does it say "not found" when the knowledge base has no answer.
  */
 import fs from 'node:fs';
+import type { AnswerResult } from '../answer/answer-service';
 import type { ConfidenceSignals } from '../answer/confidence';
-import type { ChunkSettings } from '../config';
+import type { AnswerSettings, ChunkSettings } from '../config';
 import { normalizeForMatch } from '../text/normalize';
 import { calibration, type Calibration, type ConfidencePoint } from './calibration';
 import { EvalQueryLine, readJsonl, withEvalKb } from './eval-kb';
+import { faithfulness, type Faithfulness, type FaithfulnessInput } from './faithfulness';
 
 export interface AnswerEvalOptions {
   corpusFile: string;
@@ -20,6 +22,7 @@ export interface AnswerEvalOptions {
   llmModelFile?: string;
   limit?: number;
   chunk?: Partial<ChunkSettings>;
+  answer?: Partial<AnswerSettings>;
   /** Write one JSON line per answered question (confidence, its signals, right/wrong) to this file. */
   detailsFile?: string;
   onProgress?: (message: string) => void;
@@ -38,12 +41,18 @@ export interface AnswerEvalReport {
     notFound: number;
     needsReview: number;
   };
-  unanswerable: { questions: number; notFound: number } | null;
+  /**
+   * `notFound`: the answer service said "not found" (retrieval too weak to answer). `declinedByModel`:
+   * a generated answer that itself says the context does not hold the answer (phrase match, see MODEL_DECLINED).
+   */
+  unanswerable: { questions: number; notFound: number; declinedByModel: number } | null;
   /**
    * Confidence against correctness over the answered (not "not found") questions: right = a
    * citation points at a gold passage (`evidence`), or the answer text holds a gold answer (`answer`).
    */
   calibration: { evidence: Calibration; answer: Calibration };
+  /** Generated answers to the answerable questions (null without an LLM): sentences supported by their citations. */
+  faithfulness: Faithfulness | null;
   modes: Record<string, number>;
   timing: { meanTotalMs: number; meanTimeToFirstTokenMs: number | null };
   corpus: { passages: number; chunks: number; failed: number; ingestSeconds: number };
@@ -54,6 +63,14 @@ const norm = (s: string): string => normalizeForMatch(s).replace(/\s+/g, '');
 function containsAny(text: string, answers: string[]): boolean {
   const t = norm(text);
   return answers.some((a) => a.trim() && t.includes(norm(a)));
+}
+
+/** A generated answer that says the context has no answer (the system prompt's rule 3), in English or Chinese. */
+const MODEL_DECLINED =
+  /\b(?:does not|doesn't|do not|don't) (?:contain|include|mention|provide|have)\b|\bno (?:information|mention)\b|\bnot (?:mentioned|provided|found|contained)\b|(?:找不到|沒有提到|没有提到|沒有相關|没有相关|未提及|未提供|不包含|沒有包含|没有包含|無法回答|无法回答|並未提)/iu;
+
+export function modelDeclined(answer: string): boolean {
+  return MODEL_DECLINED.test(answer);
 }
 
 const ratio = (n: number, d: number): number => (d === 0 ? 0 : Math.round((n / d) * 10_000) / 10_000);
@@ -73,6 +90,7 @@ export async function runAnswerEval(opts: AnswerEvalOptions): Promise<AnswerEval
     let totalMs = 0;
     let ttftSum = 0;
     let ttftN = 0;
+    const results: FaithfulnessInput[] = [];
     const evidencePoints: ConfidencePoint[] = [];
     const answerPoints: ConfidencePoint[] = [];
     const details: Array<{
@@ -81,10 +99,15 @@ export async function runAnswerEval(opts: AnswerEvalOptions): Promise<AnswerEval
       signals: ConfidenceSignals | undefined;
       citesGold: boolean;
       answerHasGold: boolean;
+      mode: string;
+      answer: string;
+      sentenceSupport: AnswerResult['sentenceSupport'];
+      stopReason: string | null;
     }> = [];
     opts.onProgress?.(`Answering ${queries.length} questions…`);
     for (const q of queries) {
       const res = await fb.answers.ask(q.question);
+      results.push(res);
       modes[res.mode] = (modes[res.mode] ?? 0) + 1;
       totalMs += res.timings.totalMs ?? 0;
       if (typeof res.timings.timeToFirstTokenMs === 'number') {
@@ -116,6 +139,10 @@ export async function runAnswerEval(opts: AnswerEvalOptions): Promise<AnswerEval
           signals: res.confidenceSignals,
           citesGold,
           answerHasGold: hasGold,
+          mode: res.mode,
+          answer: res.answer,
+          sentenceSupport: res.sentenceSupport,
+          stopReason: res.stopReason,
         });
       }
     }
@@ -124,8 +151,17 @@ export async function runAnswerEval(opts: AnswerEvalOptions): Promise<AnswerEval
     if (negatives) {
       opts.onProgress?.(`Asking ${negatives.length} questions that have no answer here…`);
       let nf = 0;
-      for (const q of negatives) if ((await fb.answers.ask(q.question)).mode === 'not-found') nf++;
-      unanswerable = { questions: negatives.length, notFound: ratio(nf, negatives.length) };
+      let declined = 0;
+      for (const q of negatives) {
+        const res = await fb.answers.ask(q.question);
+        if (res.mode === 'not-found') nf++;
+        else if (res.mode === 'generative' && modelDeclined(res.answer)) declined++;
+      }
+      unanswerable = {
+        questions: negatives.length,
+        notFound: ratio(nf, negatives.length),
+        declinedByModel: ratio(declined, negatives.length),
+      };
     }
     const n = queries.length;
     return {
@@ -139,6 +175,7 @@ export async function runAnswerEval(opts: AnswerEvalOptions): Promise<AnswerEval
       },
       unanswerable,
       calibration: { evidence: calibration(evidencePoints), answer: calibration(answerPoints) },
+      faithfulness: faithfulness(results),
       modes,
       timing: {
         meanTotalMs: Math.round(totalMs / Math.max(1, n)),

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import type { ChunkSettings, SearchSettings } from '../config';
+import type { AnswerSettings, ChunkSettings, SearchSettings } from '../config';
 import { FieldbookError } from '../errors';
 import { openFieldbook, type Fieldbook } from '../fieldbook';
 import { storeStats } from '../store/documents';
@@ -59,6 +59,8 @@ export interface EvalKbOptions {
   llmModelFile?: string;
   chunk?: Partial<ChunkSettings>;
   search?: Partial<SearchSettings>;
+  /** E.g. a longer generation time limit than an interactive user gets, to measure a slow CPU's model. */
+  answer?: Partial<AnswerSettings>;
   onProgress?: (message: string) => void;
 }
 
@@ -91,6 +93,7 @@ export async function withEvalKb<T>(opts: EvalKbOptions, fn: (kb: EvalKb) => Pro
     try {
       if (opts.chunk) fb.updateSettings({ chunk: opts.chunk });
       if (opts.search) fb.updateSettings({ search: opts.search });
+      if (opts.answer) fb.updateSettings({ answer: opts.answer });
       if (opts.embeddingModelDir) await fb.useEmbeddingModel(path.basename(path.resolve(opts.embeddingModelDir)));
       if (opts.llmModelFile) await fb.useLlmModel(path.basename(opts.llmModelFile));
       opts.onProgress?.(`Ingesting ${corpus.length} passages…`);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { scoreProcedureAnswer, summarizeProcedures, type ProcedureQuestion } from './procedure-eval';
+import { evenSubsample, scoreProcedureAnswer, summarizeProcedures, type ProcedureQuestion } from './procedure-eval';
 
 // A tiny hand-made set: two questions, answers written by hand, figures worked out on paper.
 const RESET: ProcedureQuestion = {
@@ -66,5 +66,12 @@ describe('issue 13.2: procedure answer metrics', () => {
     const s = scoreProcedureAnswer(LOCK, { text: 'The knowledge base does not contain an answer.', citations: [] });
     expect(s).toMatchObject({ stepsFound: 0, inOrder: null, safetyFound: 0, citationPrecision: null });
     expect(summarizeProcedures([s])).toMatchObject({ stepRecall: 0, stepsInOrder: 0, citationPrecision: 0 });
+  });
+
+  it('--limit asks an evenly spaced subsample in the set order, so every document and language keeps a share', () => {
+    const items = Array.from({ length: 45 }, (_, i) => i);
+    expect(evenSubsample(items, 15)).toEqual([0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 33, 36, 39, 42]);
+    expect(evenSubsample(items, 4)).toEqual([0, 11, 22, 33]);
+    expect(evenSubsample(items, 50)).toHaveLength(45);
   });
 });

@@ -9,11 +9,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import type { AnswerSettings } from '../config';
 import { FieldbookError } from '../errors';
 import { openFieldbook, type Fieldbook } from '../fieldbook';
 import { SENSITIVITY_LEVELS } from '../store/documents';
 import { normalizeForMatch } from '../text/normalize';
 import { readJsonl } from './eval-kb';
+import { faithfulness, type Faithfulness, type FaithfulnessInput } from './faithfulness';
 
 /** A gold item: one phrase, or alternatives any of which counts. */
 const GoldItem = z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]);
@@ -147,7 +149,18 @@ export interface ProcedureEvalOptions {
   corpusDir: string;
   embeddingModelDir?: string;
   llmModelFile?: string;
+  answer?: Partial<AnswerSettings>;
+  /** Ask an evenly spaced subsample of this many questions (every document and language keep a share). */
+  limit?: number;
+  /** Write one JSON line per question (answer text, mode, sentence support, timings, score) to this file. */
+  detailsFile?: string;
   onProgress?: (message: string) => void;
+}
+
+/** `n` evenly spaced items of `items` in their order (all of them when n ≥ their number). */
+export function evenSubsample<T>(items: T[], n: number): T[] {
+  if (n >= items.length) return items;
+  return Array.from({ length: n }, (_, i) => items[Math.floor((i * items.length) / n)] as T);
 }
 
 export interface ProcedureEvalReport {
@@ -155,6 +168,8 @@ export interface ProcedureEvalReport {
   byLanguage: Record<string, ProcedureSummary>;
   modes: Record<string, number>;
   needsReview: number;
+  /** Generated answers (null without an LLM): sentences supported by their citations, Simplified converted. */
+  faithfulness: Faithfulness | null;
   scores: ProcedureScore[];
   skipped: Array<{ id: string; reason: string }>;
 }
@@ -175,7 +190,8 @@ export async function ingestSamples(fb: Fieldbook, samplesDir: string): Promise<
 
 /** Ingest the samples and the corpus files the set names, then ask every question. */
 export async function runProcedureEval(opts: ProcedureEvalOptions): Promise<ProcedureEvalReport> {
-  const questions = readJsonl(opts.setFile, ProcedureQuestion);
+  const all = readJsonl(opts.setFile, ProcedureQuestion);
+  const questions = opts.limit ? evenSubsample(all, opts.limit) : all;
   const skipped: ProcedureEvalReport['skipped'] = [];
   const corpusFiles = new Set<string>();
   const asked = questions.filter((q) => {
@@ -200,22 +216,31 @@ export async function runProcedureEval(opts: ProcedureEvalOptions): Promise<Proc
       llmModelRoots: opts.llmModelFile ? [path.dirname(path.resolve(opts.llmModelFile))] : [],
     });
     try {
+      if (opts.answer) fb.updateSettings({ answer: opts.answer });
       if (opts.embeddingModelDir) await fb.useEmbeddingModel(path.basename(path.resolve(opts.embeddingModelDir)));
       if (opts.llmModelFile) await fb.useLlmModel(path.basename(opts.llmModelFile));
       opts.onProgress?.(`Ingesting the sample documents and ${corpusFiles.size} corpus files…`);
       await ingestSamples(fb, opts.samplesDir);
       if (corpusFiles.size) await fb.ingest.ingest([...corpusFiles]);
       opts.onProgress?.(`Asking ${asked.length} procedure questions…`);
+      if (opts.detailsFile) fs.writeFileSync(opts.detailsFile, '');
       const scores: ProcedureScore[] = [];
       const byLang = new Map<string, ProcedureScore[]>();
       const modes: Record<string, number> = {};
       let review = 0;
+      const results: FaithfulnessInput[] = [];
       for (const q of asked) {
         const res = await fb.answers.ask(q.question);
+        results.push(res);
         modes[res.mode] = (modes[res.mode] ?? 0) + 1;
         if (res.needsReview) review++;
         const score = scoreProcedureAnswer(q, { text: res.answer, citations: res.citations });
         scores.push(score);
+        if (opts.detailsFile) {
+          const { mode, answer, sentenceSupport, stopReason, timings, notice } = res;
+          const line = { id: q.id, mode, answer, sentenceSupport, stopReason, timings, notice, score };
+          fs.appendFileSync(opts.detailsFile, `${JSON.stringify(line)}\n`);
+        }
         byLang.set(q.lang, [...(byLang.get(q.lang) ?? []), score]);
       }
       return {
@@ -223,6 +248,7 @@ export async function runProcedureEval(opts: ProcedureEvalOptions): Promise<Proc
         byLanguage: Object.fromEntries([...byLang].map(([l, s]) => [l, summarizeProcedures(s)])),
         modes,
         needsReview: ratio(review, asked.length),
+        faithfulness: faithfulness(results),
         scores,
         skipped,
       };
