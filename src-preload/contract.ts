@@ -16,6 +16,7 @@ import type {
   StagedItem,
 } from '../src-main/core/sync/bundle-import';
 import type { listTrustedKeys } from '../src-main/core/sync/bundle-keys';
+import type { DocumentOrigin } from '../src-main/core/sync/document-origin';
 import type { ItemPreview } from '../src-main/core/sync/bundle-preview';
 import type { RollbackResult, SnapshotList } from '../src-main/core/sync/rollback';
 import type { Settings } from '../src-main/core/config';
@@ -135,6 +136,21 @@ export const schemas = {
   auditExport: z.object({ format: z.enum(['jsonl', 'csv']) }).strict(),
   feedbackQueue: z.object({}).strict(),
   correctAnswer: z.object({ answerId: id, correction: z.string().min(1).max(20_000) }).strict(),
+  /**
+   * A reviewer's decision on a suggested correction in the queue: accept it as written, edit it
+   * (`correction` is the text that enters training data) or reject it (it never does).
+   */
+  reviewCorrection: z
+    .object({
+      feedbackId: id,
+      decision: z.enum(['accept', 'edit', 'reject']),
+      correction: z.string().trim().min(1).max(20_000).optional(),
+    })
+    .strict()
+    .refine((v) => v.decision !== 'edit' || v.correction !== undefined, {
+      message: 'an edited correction needs its text',
+      path: ['correction'],
+    }),
   datasetExport: z
     .object({
       outDir: z.string().min(1).max(4096),
@@ -249,7 +265,8 @@ export interface BrowseResult {
 
 export interface Outputs {
   status: AppStatus;
-  listDocuments: { documents: DocumentRecord[]; failures: FailureRecord[] };
+  /** Each document with where it came from (a local file, or which USB bundle and knowledge base). */
+  listDocuments: { documents: Array<DocumentRecord & { origin: DocumentOrigin }>; failures: FailureRecord[] };
   ingest: IngestReport;
   cancelIngest: { cancelled: boolean };
   removeDocument: { removed: true };
@@ -278,6 +295,7 @@ export interface Outputs {
   auditExport: { text: string };
   feedbackQueue: FeedbackQueueItem[];
   correctAnswer: { id: number };
+  reviewCorrection: { feedbackId: number; status: 'accepted' | 'edited' | 'rejected'; reviewedBy: string };
   datasetExport: DatasetManifest & { preview: string[] };
   datasetHistory: Array<{ id: number; createdAt: string; format: string; outDir: string; total: number }>;
   bundleScan: { bundles: string[] };

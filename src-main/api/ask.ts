@@ -87,6 +87,8 @@ export function askHandlers(
         answerId: input.answerId,
         rating: input.rating,
         clearance: s.clearance(),
+        // Whoever sent it, a correction waits in the reviewer queue (see reviewCorrection).
+        author: s.actor,
       };
       if (input.comment) f.comment = input.comment;
       if (input.correction) f.correction = input.correction;

@@ -1,16 +1,17 @@
 /**
- * Datasets: the feedback review queue, corrections, training-set export (never above the exporter's
- * clearance) and the export history.
+ * Datasets: the feedback review queue (suggested corrections to accept, edit or reject; thumbs-down
+ * answers to correct), training-set export (never above the exporter's clearance) and the export history.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { exportDataset, feedbackQueue } from '../core/dataset/dataset-export';
-import { answerSensitivity, saveFeedback } from '../core/store/conversations';
+import { FieldbookError } from '../core/errors';
+import { answerSensitivity, getFeedback, reviewCorrection, saveFeedback } from '../core/store/conversations';
 import type { ApiContext, HandlerGroup } from './api-context';
 
 export function datasetHandlers(
   ctx: ApiContext,
-): HandlerGroup<'feedbackQueue' | 'correctAnswer' | 'datasetExport' | 'datasetHistory'> {
+): HandlerGroup<'feedbackQueue' | 'correctAnswer' | 'reviewCorrection' | 'datasetExport' | 'datasetHistory'> {
   const { fb, audit, auditedChange, allowed, feedbackTarget } = ctx;
   return {
     async feedbackQueue(_input, s) {
@@ -31,16 +32,56 @@ export function datasetHandlers(
               rating: 'down',
               correction: input.correction,
               author: s.actor,
+              // A reviewer writing the right answer approves it as they save it.
+              approvedBy: s.actor,
               clearance: s.clearance(),
             },
             new Date(),
           ),
         () => ({
           target: `answer ${input.answerId}`,
-          detail: { corrected: true, sensitivity: answerSensitivity(fb.db, answer) },
+          detail: { corrected: true, approvedBy: s.actor, sensitivity: answerSensitivity(fb.db, answer) },
         }),
       );
       return { id };
+    },
+    async reviewCorrection(input, s) {
+      s.require('reviewer', 'Reviewing corrections');
+      const f = getFeedback(fb.db, input.feedbackId);
+      if (!f || f.correction === null)
+        throw new FieldbookError('INVALID_INPUT', { detail: `no correction with id ${input.feedbackId}` });
+      // Nobody reviews a correction of an answer above their clearance (the refusal is audited).
+      const answer = feedbackTarget(s, f.answerId);
+      const reviewed = auditedChange(
+        s,
+        'feedback.review',
+        () =>
+          reviewCorrection(
+            fb.db,
+            {
+              feedbackId: input.feedbackId,
+              decision: input.decision,
+              ...(input.correction !== undefined ? { correction: input.correction } : {}),
+              reviewer: s.actor,
+              clearance: s.clearance(),
+            },
+            new Date(),
+          ),
+        (r) => ({
+          target: `answer ${f.answerId}`,
+          detail: {
+            feedbackId: r.id,
+            decision: r.reviewStatus,
+            suggestedBy: f.author,
+            sensitivity: answerSensitivity(fb.db, answer),
+          },
+        }),
+      );
+      return {
+        feedbackId: reviewed.id,
+        status: reviewed.reviewStatus as 'accepted' | 'edited' | 'rejected',
+        reviewedBy: reviewed.reviewedBy ?? s.actor,
+      };
     },
     async datasetExport(input, s) {
       s.require('admin', 'Exporting training data');

@@ -12,6 +12,7 @@ import { describeError, FieldbookError, isErrorCode } from '../core/errors';
 import type { Fieldbook } from '../core/fieldbook';
 import { SCANNED_EXTENSIONS } from '../core/ingest/detect';
 import { getDocument, getDocumentByPath, higherLabel, listDocuments, setDocumentLabels } from '../core/store/documents';
+import { withOrigins } from '../core/sync/document-origin';
 import type { ApiContext, HandlerGroup } from './api-context';
 
 /** Where the folder browser offers to start: the home folder and mounted drives. */
@@ -66,7 +67,12 @@ export function libraryHandlers(
           failedAt: r.failed_at,
         };
       });
-      return { documents: listDocuments(fb.db).filter((d) => allowed(s, d.sensitivity)), failures };
+      // Each with where it came from: a local file, or which bundle (knowledge base, version, publisher).
+      const documents = withOrigins(
+        fb.db,
+        listDocuments(fb.db).filter((d) => allowed(s, d.sensitivity)),
+      );
+      return { documents, failures };
     },
     async ingest(input, s) {
       s.require('reviewer', 'Adding documents');

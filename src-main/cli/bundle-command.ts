@@ -58,6 +58,12 @@ function printItems(o: Output, items: StagedItem[]): void {
     const size =
       i.kind === 'changed' ? `${i.sizeBefore} → ${i.sizeAfter} bytes` : `${i.sizeAfter ?? i.sizeBefore} bytes`;
     o.out(`  ${i.kind.padEnd(9)} ${i.decision.padEnd(8)} ${i.key}  "${i.title}"  ${size}  ${i.sensitivity ?? ''}`);
+    if (i.sameAs) {
+      const from = i.sameAs.origin.kind === 'local' ? 'local file' : `bundle of knowledge base ${i.sameAs.origin.kb}`;
+      o.out(
+        `            already in the library from ${i.sameAs.path} (${from}); approve = take it over, reject = keep it`,
+      );
+    }
   }
 }
 

@@ -70,7 +70,8 @@ Usage: fieldbook <command> [options]   (from a checkout: npm run fieldbook -- <c
     audit reanchor             start a new anchor after a finding was looked into (audited)
   roles set-passphrase reviewer|admin   (passphrase on stdin or FIELDBOOK_PASSPHRASE)
     keys create NAME --role R | keys revoke NAME   API keys for the HTTP bridge
-  feedback queue | feedback correct ANSWER_ID "right answer"   thumbs-down review queue
+  feedback queue | feedback correct ANSWER_ID "right answer"   review queue: suggested corrections, thumbs-down answers
+  feedback review CORRECTION_ID accept|reject|edit "right answer"   decide a suggested correction
   dataset export --out DIR [--format chat|sharegpt|alpaca|dpo] [--sources answers,corrections,generated,preferences]
       [--with-context] [--max-sensitivity internal] [--seed 42] [--split 0.8,0.1,0.1] [--generate N] [--eval-set] [--reset-cursor]
     dataset validate FILE [--format F]   check every line of a training file

@@ -1,4 +1,4 @@
-/** `fieldbook dataset export|validate` and `fieldbook feedback queue|correct`. */
+/** `fieldbook dataset export|validate` and `fieldbook feedback queue|correct|review`. */
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -7,7 +7,14 @@ import { exportDataset, feedbackQueue, type DatasetSource } from '../core/datase
 import { DATASET_FORMATS, validateJsonl, type DatasetFormat } from '../core/dataset/formats';
 import type { Fieldbook } from '../core/fieldbook';
 import { isSensitivity } from '../core/store/documents';
-import { answerSensitivity, getAnswer, saveFeedback, type AnswerRecord } from '../core/store/conversations';
+import {
+  answerSensitivity,
+  getAnswer,
+  getFeedback,
+  reviewCorrection,
+  saveFeedback,
+  type AnswerRecord,
+} from '../core/store/conversations';
 import { CLI_CLEARANCE, cliActor, cliEntry } from './actor';
 import { bold, type Output } from './format';
 
@@ -123,13 +130,49 @@ export async function cmdFeedback(fb: Fieldbook, args: string[], o: Output, json
   const [action, id, ...text] = args;
   if (action === 'queue' || action === undefined) {
     const q = feedbackQueue(fb.db, CLI_CLEARANCE);
+    const oneLine = (text: string): string => text.replace(/\s+/g, ' ').slice(0, 160);
     if (json) o.out(JSON.stringify(q));
-    else if (q.length === 0) o.out('No thumbs-down answers waiting for a correction.');
+    else if (q.length === 0) o.out('Nothing waiting: no correction to review, no thumbs-down answer without one.');
     else
       for (const item of q)
         o.out(
-          `#${item.answerId}  ${item.question}\n    answer: ${item.answer.replace(/\s+/g, ' ').slice(0, 160)}${item.comment ? `\n    comment: ${item.comment}` : ''}`,
+          item.kind === 'correction'
+            ? `correction #${item.feedbackId} (answer ${item.answerId})  ${item.question}\n    answer: ${oneLine(item.answer)}\n    suggested${item.author ? ` by ${item.author}` : ''}: ${oneLine(item.correction ?? '')}`
+            : `#${item.answerId}  ${item.question}\n    answer: ${oneLine(item.answer)}${item.comment ? `\n    comment: ${item.comment}` : ''}`,
         );
+    return 0;
+  }
+  if (action === 'review' && id && ['accept', 'edit', 'reject'].includes(text[0] ?? '')) {
+    const feedbackId = Number(id);
+    const decision = text[0] as 'accept' | 'edit' | 'reject';
+    const edited = text.slice(1).join(' ');
+    if (!Number.isInteger(feedbackId)) throw new DatasetUsageError('feedback review needs a correction id');
+    if (decision === 'edit' && !edited.trim()) throw new DatasetUsageError('feedback review ID edit needs the text');
+    const f = getFeedback(fb.db, feedbackId);
+    const r = audited(
+      fb.db,
+      () =>
+        reviewCorrection(
+          fb.db,
+          {
+            feedbackId,
+            decision,
+            ...(decision === 'edit' ? { correction: edited } : {}),
+            reviewer: cliActor(),
+            clearance: CLI_CLEARANCE,
+          },
+          new Date(),
+        ),
+      (x) =>
+        cliEntry('feedback.review', `answer ${x.answerId}`, {
+          feedbackId: x.id,
+          decision: x.reviewStatus,
+          suggestedBy: f?.author ?? null,
+          sensitivity: answerSensitivity(fb.db, getAnswer(fb.db, x.answerId) as AnswerRecord),
+        }),
+      new Date(),
+    );
+    o.out(json ? JSON.stringify({ id: r.id, status: r.reviewStatus }) : `Correction ${r.id}: ${r.reviewStatus}.`);
     return 0;
   }
   if (action === 'correct' && id && text.length) {
@@ -140,7 +183,14 @@ export async function cmdFeedback(fb: Fieldbook, args: string[], o: Output, json
       () =>
         saveFeedback(
           fb.db,
-          { answerId, rating: 'down', correction: text.join(' '), author: cliActor(), clearance: CLI_CLEARANCE },
+          {
+            answerId,
+            rating: 'down',
+            correction: text.join(' '),
+            author: cliActor(),
+            approvedBy: cliActor(),
+            clearance: CLI_CLEARANCE,
+          },
           new Date(),
         ),
       () =>
@@ -153,5 +203,7 @@ export async function cmdFeedback(fb: Fieldbook, args: string[], o: Output, json
     o.out(json ? JSON.stringify({ id: fid }) : `Correction saved for answer ${answerId}.`);
     return 0;
   }
-  throw new DatasetUsageError('usage: fieldbook feedback queue | feedback correct ANSWER_ID "the right answer"');
+  throw new DatasetUsageError(
+    'usage: fieldbook feedback queue | feedback correct ANSWER_ID "the right answer" | feedback review CORRECTION_ID accept|reject|edit "the right answer"',
+  );
 }

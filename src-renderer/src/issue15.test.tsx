@@ -98,6 +98,7 @@ const documents: Outputs['listDocuments'] = {
       warnings: [],
       tags: {},
       chunkCount: 2,
+      origin: { kind: 'local' },
       createdAt: '2026-01-01T00:00:00Z',
       updatedAt: '2026-01-01T00:00:00Z',
       indexedAt: '2026-01-01T00:00:00Z',

@@ -10,6 +10,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFieldbook, type Fieldbook } from '../../src-main/core/fieldbook';
+import { migrate } from '../../src-main/core/store/db';
 import { listDocuments } from '../../src-main/core/store/documents';
 import { MIGRATIONS } from '../../src-main/core/store/migrations';
 import { bundleContext } from '../../src-main/core/sync/bundle-context';
@@ -111,7 +112,11 @@ describe('a moved or copied data folder keeps working (issue 14.21)', () => {
       db.prepare(
         `UPDATE documents SET source_path = ? || replace(source_path, '/', ?) WHERE source_path LIKE 'library/%'`,
       ).run(`${oldHome}${sep}`, sep);
+      // Run the relocation step as an upgrade would. Only that step: the steps after it are already
+      // in this schema (added columns cannot be added twice), so the version goes back to the latest.
       db.pragma(`user_version = ${before}`);
+      migrate(db, MIGRATIONS.slice(0, before + 1));
+      db.pragma(`user_version = ${MIGRATIONS.length}`);
       db.close();
     }
     const reopened = open(home);

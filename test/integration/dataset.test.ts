@@ -16,7 +16,7 @@ import { redactPii, emptyCounts, splitOf } from '../../src-main/core/dataset/hyg
 import { EvalQueryLine, readJsonl } from '../../src-main/core/eval/eval-kb';
 import { openFieldbook, type Fieldbook } from '../../src-main/core/fieldbook';
 import type { Generator } from '../../src-main/core/llm/llm-client';
-import { saveFeedback } from '../../src-main/core/store/conversations';
+import { reviewCorrection, saveFeedback } from '../../src-main/core/store/conversations';
 import { tempDir } from '../support/paths';
 
 const gen = (reply: (user: string) => string): Generator => ({
@@ -99,9 +99,9 @@ describe('feedback and dataset export', () => {
     tmp.cleanup();
   });
 
-  it('lists thumbs-down answers without a correction in the review queue', () => {
-    expect(feedbackQueue(fb.db, 'restricted').map((q) => q.answerId)).toEqual([ids.f0001]);
-    saveFeedback(
+  it('lists thumbs-down answers, then the suggested correction until a reviewer accepts it', () => {
+    expect(feedbackQueue(fb.db, 'restricted').map((q) => [q.kind, q.answerId])).toEqual([['thumbs-down', ids.f0001]]);
+    const feedbackId = saveFeedback(
       fb.db,
       {
         answerId: ids.f0001 as number,
@@ -111,6 +111,14 @@ describe('feedback and dataset export', () => {
           'F0001 是變頻器過電流：先檢查馬達電纜，再從面板復位。身分證 A123456789 工號 12345，回報 EMP-10023 的電腦 10.20.30.40',
         author: 'expert',
       },
+      new Date(),
+    );
+    expect(feedbackQueue(fb.db, 'restricted').map((q) => [q.kind, q.answerId, q.author])).toEqual([
+      ['correction', ids.f0001, 'expert'],
+    ]);
+    reviewCorrection(
+      fb.db,
+      { feedbackId, decision: 'accept', reviewer: 'Reviewer Chen', clearance: 'restricted' },
       new Date(),
     );
     expect(feedbackQueue(fb.db, 'restricted')).toEqual([]);
@@ -144,11 +152,11 @@ describe('feedback and dataset export', () => {
     }
     const line = JSON.parse(all.split('\n').find((l) => l.includes('F0001')) ?? '{}') as {
       messages: Array<{ role: string; content: string }>;
-      meta: { source: string; chunkIds: number[]; kbVersion: string };
+      meta: { source: string; chunkIds: number[]; kbVersion: string; approvedBy: string; review: string };
     };
     expect(line.messages.map((x) => x.role)).toEqual(['system', 'user', 'assistant']);
     expect(line.messages[1]?.content).toMatch(/^Context:/);
-    expect(line.meta.source).toBe('expert-correction');
+    expect(line.meta).toMatchObject({ source: 'expert-correction', approvedBy: 'Reviewer Chen', review: 'accepted' });
     expect(line.meta.chunkIds.length).toBeGreaterThan(0);
     expect(line.meta.kbVersion).toBe(m.kbVersion);
   });
@@ -156,7 +164,7 @@ describe('feedback and dataset export', () => {
   it('exports only what is new on the next run, and everything again after a cursor reset', async () => {
     const again = await exportDataset(fb.db, fb.search, base('chat-2'));
     expect(again.counts.total).toBe(0);
-    saveFeedback(
+    const feedbackId = saveFeedback(
       fb.db,
       {
         answerId: ids.e203dup as number,
@@ -164,6 +172,13 @@ describe('feedback and dataset export', () => {
         clearance: 'restricted',
         correction: '先停機並上鎖掛牌，清除卡料後再按復位鍵三秒。',
       },
+      new Date(),
+    );
+    // Waiting for review: not in this export — and the export's cursor moving past it must not lose it.
+    expect((await exportDataset(fb.db, fb.search, base('chat-3-pending'))).counts.total).toBe(0);
+    reviewCorrection(
+      fb.db,
+      { feedbackId, decision: 'accept', reviewer: 'Reviewer Chen', clearance: 'restricted' },
       new Date(),
     );
     const next = await exportDataset(fb.db, fb.search, base('chat-3'));

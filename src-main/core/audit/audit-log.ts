@@ -43,6 +43,7 @@ export type AuditAction =
   | 'apikey.revoke'
   | 'question'
   | 'feedback'
+  | 'feedback.review'
   | 'dataset.export'
   | 'bundle.export'
   | 'bundle.verify-failed'

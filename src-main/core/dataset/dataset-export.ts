@@ -1,5 +1,6 @@
 /**
- * LoRA dataset export: approved answers, expert corrections, question–answer pairs generated
+ * LoRA dataset export: approved answers, expert corrections (once a reviewer accepted or edited
+ * them; pending and rejected ones never enter), question–answer pairs generated
  * from knowledge-base chunks by the local LLM, and preference pairs — cleaned (PII redaction,
  * duplicates, length, sensitivity), split deterministically, written as JSONL with a manifest
  * (counts, filters, sources, sha256 of every file). An incremental cursor makes the next
@@ -43,7 +44,7 @@ export interface DatasetExportOptions {
   generateCount: number;
   generator: Generator | null;
   resetCursor: boolean;
-  /** Also write thumbs-down questions with their corrections as an eval set (queries.jsonl + corpus.jsonl). */
+  /** Also write questions with their reviewer-approved corrections as an eval set (queries.jsonl + corpus.jsonl). */
   evalSet: boolean;
   now: Date;
 }
@@ -80,9 +81,11 @@ interface Cursor {
   answerId: number;
   feedbackId: number;
   chunkId: number;
+  /** Corrections enter in the order reviewers approve them (a correction may wait long after newer feedback). */
+  reviewSeq: number;
 }
 
-const ZERO: Cursor = { answerId: 0, feedbackId: 0, chunkId: 0 };
+const ZERO: Cursor = { answerId: 0, feedbackId: 0, chunkId: 0, reviewSeq: 0 };
 
 /** A fingerprint of the knowledge base's content: every document's hash and version. */
 export function kbVersion(db: Db): string {
@@ -106,31 +109,89 @@ interface AnswerRow {
   correction: string | null;
 }
 
+/** An answer with the correction a reviewer approved for it (the latest approved one). */
+interface CorrectedRow {
+  id: number;
+  question: string;
+  answer: string;
+  citations: string;
+  context: string | null;
+  safety: string;
+  review_seq: number;
+  review_status: 'accepted' | 'edited';
+  approved_correction: string;
+  reviewed_by: string;
+}
+
+/**
+ * The latest approved correction of each answer (accepted as written or edited by a reviewer), with
+ * review_seq above the given one. Pending and rejected corrections never match.
+ */
+const APPROVED_CORRECTIONS = `
+  SELECT a.id, a.question, a.answer, a.citations, a.context, a.safety,
+         f.review_seq, f.review_status, f.approved_correction, f.reviewed_by
+    FROM answers a JOIN feedback f ON f.answer_id = a.id
+   WHERE f.review_status IN ('accepted','edited') AND f.approved_correction IS NOT NULL
+     AND f.review_seq = (SELECT MAX(review_seq) FROM feedback
+                          WHERE answer_id = a.id AND review_status IN ('accepted','edited'))
+     AND f.review_seq > ?
+   ORDER BY f.review_seq`;
+
 function rank(s: Sensitivity): number {
   return SENSITIVITY_LEVELS.indexOf(s);
 }
 
 export interface FeedbackQueueItem {
+  /**
+   * `correction`: someone suggested the right answer; a reviewer accepts, edits or rejects it.
+   * `thumbs-down`: marked not helpful with no correction waiting or approved; a reviewer may write one.
+   */
+  kind: 'correction' | 'thumbs-down';
+  /** The feedback entry (what a review of a correction names). */
+  feedbackId: number;
   answerId: number;
   question: string;
   answer: string;
   comment: string | null;
+  /** The suggested answer (kind `correction`), else null. */
+  correction: string | null;
+  /** Who sent the feedback, when known. */
+  author: string | null;
   ratedAt: string;
 }
 
-/** Thumbs-down answers that no expert has corrected yet, of those the reviewer's clearance may see. */
+/**
+ * The reviewer queue, of the answers the reviewer's clearance may see: corrections waiting for a
+ * review (oldest first), then thumbs-down answers with no correction waiting or approved (a
+ * rejected one puts its answer back here).
+ */
 export function feedbackQueue(db: Db, clearance: Sensitivity): FeedbackQueueItem[] {
-  const rows = db
+  type Row = Omit<FeedbackQueueItem, 'kind'> & { citations: string; context: string | null; safety: string };
+  const visible = (rows: Row[], kind: FeedbackQueueItem['kind']): FeedbackQueueItem[] =>
+    rows
+      .filter((r) => answerVisible(db, storedPassages(r), clearance))
+      .map(({ citations: _c, context: _x, safety: _s, ...item }) => ({ kind, ...item }));
+  const corrections = db
     .prepare(
-      `SELECT a.id AS answerId, a.question, a.answer, f.comment, f.created_at AS ratedAt, a.citations, a.context, a.safety
-         FROM answers a JOIN feedback f ON f.answer_id = a.id
-         WHERE f.id = (SELECT MAX(id) FROM feedback WHERE answer_id = a.id) AND f.rating = 'down' AND f.correction IS NULL
-         ORDER BY f.created_at`,
+      `SELECT f.id AS feedbackId, a.id AS answerId, a.question, a.answer, f.comment, f.correction, f.author,
+              f.created_at AS ratedAt, a.citations, a.context, a.safety
+         FROM feedback f JOIN answers a ON a.id = f.answer_id
+        WHERE f.review_status = 'pending'
+        ORDER BY f.created_at, f.id`,
     )
-    .all() as Array<FeedbackQueueItem & { citations: string; context: string | null; safety: string }>;
-  return rows
-    .filter((r) => answerVisible(db, storedPassages(r), clearance))
-    .map(({ citations: _c, context: _x, safety: _s, ...item }) => item);
+    .all() as Row[];
+  const thumbsDown = db
+    .prepare(
+      `SELECT f.id AS feedbackId, a.id AS answerId, a.question, a.answer, f.comment, NULL AS correction, f.author,
+              f.created_at AS ratedAt, a.citations, a.context, a.safety
+         FROM answers a JOIN feedback f ON f.answer_id = a.id
+        WHERE f.id = (SELECT MAX(id) FROM feedback WHERE answer_id = a.id) AND f.rating = 'down'
+          AND NOT EXISTS (SELECT 1 FROM feedback g WHERE g.answer_id = a.id
+                           AND g.review_status IN ('pending','accepted','edited'))
+        ORDER BY f.created_at, f.id`,
+    )
+    .all() as Row[];
+  return [...visible(corrections, 'correction'), ...visible(thumbsDown, 'thumbs-down')];
 }
 
 const GENERATE_PROMPT = (passage: string): string =>
@@ -252,13 +313,18 @@ function labelsUpTo(max: Sensitivity): string {
   return JSON.stringify(SENSITIVITY_LEVELS.slice(0, rank(max) + 1));
 }
 
-/** Approved answers, expert corrections and preference pairs from the feedback since the cursor. */
+/** Approved answers since the feedback cursor; corrections and preference pairs reviewers approved since the review cursor. */
 function feedbackExamples(run: ExportRun): Example[] {
+  return [...approvedAnswerExamples(run), ...correctionExamples(run)];
+}
+
+/**
+ * Answers whose latest feedback is a thumbs-up without a correction, since the feedback cursor. An
+ * answer a reviewer approved a correction for is not one (the correction is the right answer).
+ */
+function approvedAnswerExamples(run: ExportRun): Example[] {
   const { db, opts, from, to, dropped } = run;
-  const wantAnswers = opts.sources.includes('answers');
-  const wantCorrections = opts.sources.includes('corrections');
-  const wantPreferences = opts.sources.includes('preferences');
-  if (!wantAnswers && !wantCorrections && !wantPreferences) return [];
+  if (!opts.sources.includes('answers')) return [];
   const examples: Example[] = [];
   const rows = db
     .prepare(
@@ -268,8 +334,44 @@ function feedbackExamples(run: ExportRun): Example[] {
        ORDER BY f.id`,
     )
     .all(from.feedbackId) as AnswerRow[];
+  const hasApprovedCorrection = db
+    .prepare(`SELECT 1 FROM feedback WHERE answer_id = ? AND review_status IN ('accepted','edited')`)
+    .pluck();
   for (const r of rows) {
     to.feedbackId = Math.max(to.feedbackId, r.feedback_id);
+    to.answerId = Math.max(to.answerId, r.id);
+    if (r.rating !== 'up' || r.correction || hasApprovedCorrection.get(r.id) !== undefined) continue;
+    const prov = run.provenance(storedPassages(r));
+    if (!prov) {
+      dropped.sensitivity++;
+      continue;
+    }
+    examples.push({
+      id: `ans-${r.id}`,
+      system: SYSTEM_PROMPT,
+      question: r.question,
+      context: opts.withContext ? prov.context : null,
+      answer: r.answer,
+      meta: { ...prov.meta, source: 'approved-answer', answerId: r.id },
+    });
+  }
+  return examples;
+}
+
+/**
+ * Corrections a reviewer accepted or edited since the review cursor (a pending or rejected one never
+ * enters): expert corrections, or preference pairs (the correction chosen over the original answer).
+ * Each records who approved it and whether it was edited.
+ */
+function correctionExamples(run: ExportRun): Example[] {
+  const { db, opts, from, to, dropped } = run;
+  const wantCorrections = opts.sources.includes('corrections');
+  const wantPreferences = opts.sources.includes('preferences');
+  if (!wantCorrections && !wantPreferences) return [];
+  const examples: Example[] = [];
+  const rows = db.prepare(APPROVED_CORRECTIONS).all(from.reviewSeq) as CorrectedRow[];
+  for (const r of rows) {
+    to.reviewSeq = Math.max(to.reviewSeq, r.review_seq);
     to.answerId = Math.max(to.answerId, r.id);
     const prov = run.provenance(storedPassages(r));
     if (!prov) {
@@ -277,27 +379,21 @@ function feedbackExamples(run: ExportRun): Example[] {
       continue;
     }
     const base = { system: SYSTEM_PROMPT, question: r.question, context: opts.withContext ? prov.context : null };
-    if (r.correction && wantPreferences) {
+    const review = { answerId: r.id, approvedBy: r.reviewed_by, review: r.review_status };
+    if (wantPreferences) {
       examples.push({
         ...base,
         id: `pref-${r.id}`,
-        answer: r.correction,
+        answer: r.approved_correction,
         rejected: r.answer,
-        meta: { ...prov.meta, source: 'preference', answerId: r.id },
+        meta: { ...prov.meta, source: 'preference', ...review },
       });
-    } else if (r.correction && wantCorrections) {
+    } else {
       examples.push({
         ...base,
         id: `corr-${r.id}`,
-        answer: r.correction,
-        meta: { ...prov.meta, source: 'expert-correction', answerId: r.id },
-      });
-    } else if (r.rating === 'up' && !r.correction && wantAnswers) {
-      examples.push({
-        ...base,
-        id: `ans-${r.id}`,
-        answer: r.answer,
-        meta: { ...prov.meta, source: 'approved-answer', answerId: r.id },
+        answer: r.approved_correction,
+        meta: { ...prov.meta, source: 'expert-correction', ...review },
       });
     }
   }
@@ -404,24 +500,15 @@ function writeSplits(kept: Example[], opts: DatasetExportOptions, out: FileWrite
 }
 
 /**
- * The eval set: thumbs-down questions with their corrections (queries.jsonl, the gold passage being
+ * The eval set: questions with their reviewer-approved corrections (queries.jsonl, the gold passage being
  * where the knowledge base best supports the correction) and the chunks within the label (corpus.jsonl).
  */
 async function writeEvalSet(run: ExportRun, search: SearchService, out: FileWriter): Promise<void> {
   const { db, opts } = run;
-  const negatives = db
-    .prepare(
-      `SELECT a.id, a.question, a.citations, a.context, a.safety, f.correction FROM answers a JOIN feedback f ON f.answer_id = a.id
-       WHERE f.id = (SELECT MAX(id) FROM feedback WHERE answer_id = a.id) AND f.rating = 'down' AND f.correction IS NOT NULL ORDER BY a.id`,
-    )
-    .all() as Array<{
-    id: number;
-    question: string;
-    citations: string;
-    context: string | null;
-    safety: string;
-    correction: string;
-  }>;
+  // Only corrections a reviewer approved (the approved text) are gold answers.
+  const negatives = (db.prepare(APPROVED_CORRECTIONS).all(0) as CorrectedRow[])
+    .sort((a, b) => a.id - b.id)
+    .map((r) => ({ ...r, correction: r.approved_correction }));
   const queries: string[] = [];
   for (const n of negatives) {
     // The same rule as for training examples: nothing from an answer above the export's label.

@@ -13,6 +13,10 @@ export interface Provenance {
   kbVersion: string;
   answerId?: number;
   page?: number | null;
+  /** Corrections and preference pairs: the reviewer who accepted or edited the correction. */
+  approvedBy?: string;
+  /** …and whether they took it as written or edited it. */
+  review?: 'accepted' | 'edited';
 }
 
 export interface Example {

@@ -231,18 +231,117 @@ export interface FeedbackInput {
   clearance: Sensitivity;
   rating: 'up' | 'down';
   comment?: string;
+  /**
+   * A suggested right answer. It is a suggestion: it waits in the reviewer queue ('pending') and
+   * enters training data only once a reviewer accepts or edits it (`reviewCorrection`).
+   */
   correction?: string;
   author?: string;
+  /**
+   * Set when a reviewer writes the correction themselves (the review queue's "write the right
+   * answer"): it is approved by them as it is saved.
+   */
+  approvedBy?: string;
+}
+
+/** Where a correction stands: waiting for a reviewer, accepted as written, accepted after an edit, or rejected. */
+export type ReviewStatus = 'pending' | 'accepted' | 'edited' | 'rejected';
+
+/** The next number in the order of correction reviews (the dataset export's cursor for corrections). */
+function nextReviewSeq(db: Db): number {
+  return ((db.prepare('SELECT MAX(review_seq) FROM feedback').pluck().get() as number | null) ?? 0) + 1;
 }
 
 export function saveFeedback(db: Db, f: FeedbackInput, now: Date): number {
   visibleAnswer(db, f.answerId, f.clearance);
-  return Number(
-    db
-      .prepare(
-        'INSERT INTO feedback(answer_id, rating, comment, correction, author, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-      )
-      .run(f.answerId, f.rating, f.comment ?? null, f.correction ?? null, f.author ?? null, now.toISOString())
-      .lastInsertRowid,
-  );
+  const corrected = f.correction !== undefined && f.correction.trim() !== '';
+  const approved = corrected && f.approvedBy !== undefined;
+  return db.transaction(() =>
+    Number(
+      db
+        .prepare(
+          `INSERT INTO feedback(answer_id, rating, comment, correction, author, created_at,
+             review_status, reviewed_by, reviewed_at, approved_correction, review_seq)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          f.answerId,
+          f.rating,
+          f.comment ?? null,
+          corrected ? (f.correction ?? null) : null,
+          f.author ?? null,
+          now.toISOString(),
+          corrected ? (approved ? 'accepted' : 'pending') : null,
+          approved ? (f.approvedBy ?? null) : null,
+          approved ? now.toISOString() : null,
+          approved ? (f.correction ?? null) : null,
+          approved ? nextReviewSeq(db) : null,
+        ).lastInsertRowid,
+    ),
+  )();
+}
+
+export interface FeedbackRecord {
+  id: number;
+  answerId: number;
+  rating: 'up' | 'down';
+  comment: string | null;
+  correction: string | null;
+  author: string | null;
+  createdAt: string;
+  /** Null for feedback without a correction. */
+  reviewStatus: ReviewStatus | null;
+  reviewedBy: string | null;
+  reviewedAt: string | null;
+  /** The text that enters training data: the correction as written (accepted) or as the reviewer edited it. */
+  approvedCorrection: string | null;
+}
+
+export function getFeedback(db: Db, id: number): FeedbackRecord | null {
+  const row = db
+    .prepare(
+      `SELECT id, answer_id AS answerId, rating, comment, correction, author, created_at AS createdAt,
+         review_status AS reviewStatus, reviewed_by AS reviewedBy, reviewed_at AS reviewedAt,
+         approved_correction AS approvedCorrection
+       FROM feedback WHERE id = ?`,
+    )
+    .get(id) as FeedbackRecord | undefined;
+  return row ?? null;
+}
+
+export interface CorrectionReview {
+  feedbackId: number;
+  /** accept: the suggestion as written; edit: the reviewer's text instead; reject: it never enters training data. */
+  decision: 'accept' | 'edit' | 'reject';
+  /** The reviewer's text (edit only). */
+  correction?: string;
+  reviewer: string;
+  /** The reviewer's clearance: nobody reviews a correction of an answer they may not see. */
+  clearance: Sensitivity;
+}
+
+/**
+ * A reviewer's decision on a pending correction (call inside the caller's transaction with its
+ * audit entry, or alone). Refused: no such correction or not pending (INVALID_INPUT), an answer
+ * above the clearance (ACCESS_DENIED), an edit without text (INVALID_INPUT).
+ */
+export function reviewCorrection(db: Db, r: CorrectionReview, now: Date): FeedbackRecord {
+  const f = getFeedback(db, r.feedbackId);
+  if (!f || f.correction === null)
+    throw new FieldbookError('INVALID_INPUT', { detail: `no correction with id ${r.feedbackId}` });
+  visibleAnswer(db, f.answerId, r.clearance);
+  if (f.reviewStatus !== 'pending')
+    throw new FieldbookError('INVALID_INPUT', { detail: `correction ${r.feedbackId} is already ${f.reviewStatus}` });
+  const edited = r.decision === 'edit' ? (r.correction ?? '').trim() : null;
+  if (r.decision === 'edit' && !edited)
+    throw new FieldbookError('INVALID_INPUT', { detail: 'an edited correction needs its text' });
+  const status: ReviewStatus = r.decision === 'accept' ? 'accepted' : r.decision === 'edit' ? 'edited' : 'rejected';
+  const approved = r.decision === 'accept' ? f.correction : edited;
+  db.transaction(() => {
+    db.prepare(
+      `UPDATE feedback SET review_status = ?, reviewed_by = ?, reviewed_at = ?, approved_correction = ?, review_seq = ?
+       WHERE id = ? AND review_status = 'pending'`,
+    ).run(status, r.reviewer, now.toISOString(), approved, nextReviewSeq(db), f.id);
+  })();
+  return getFeedback(db, f.id) as FeedbackRecord;
 }

@@ -300,6 +300,42 @@ export function documentChunks(db: Db, docId: number): ChunkRecord[] {
   return rows.map(toChunkRecord);
 }
 
+/**
+ * Give a document another path, title and labels, keeping its id, chunks and vectors — for a USB
+ * bundle taking over a document whose content is already in the library (same hash), so citations
+ * of it stay valid. Its version goes up; the keyword rows are rewritten when the title changes.
+ * Call inside a transaction.
+ */
+export function relocateDocument(
+  db: Db,
+  docId: number,
+  to: {
+    sourcePath: string;
+    title: string;
+    sensitivity: Sensitivity;
+    isSafety: boolean;
+    tags: Record<string, string>;
+  },
+  now: Date,
+): void {
+  const before = getDocument(db, docId);
+  if (!before) throw new Error(`relocateDocument: no document ${docId}`);
+  db.prepare(
+    `UPDATE documents SET source_path = ?, title = ?, sensitivity = ?, is_safety = ?, version = version + 1, updated_at = ?
+     WHERE id = ?`,
+  ).run(storedSourcePath(db, to.sourcePath), to.title, to.sensitivity, to.isSafety ? 1 : 0, now.toISOString(), docId);
+  db.prepare('DELETE FROM document_tags WHERE doc_id = ?').run(docId);
+  const insTag = db.prepare('INSERT INTO document_tags(doc_id, key, value) VALUES (?, ?, ?)');
+  for (const [k, v] of Object.entries(to.tags)) insTag.run(docId, k, v);
+  if (before.title !== to.title) {
+    const delFts = db.prepare('DELETE FROM chunk_fts WHERE rowid = ?');
+    for (const c of documentChunks(db, docId)) {
+      delFts.run(BigInt(c.id));
+      insertChunkIndex(db, BigInt(c.id), to.title, c.headingPath, c.text);
+    }
+  }
+}
+
 export function setDocumentLabels(
   db: Db,
   docId: number,

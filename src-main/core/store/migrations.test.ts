@@ -171,7 +171,9 @@ describe('issue 17: the sign-bit vector index gives way to an int8 index built f
     const file = path.join(tmp.dir, DB_FILE);
     // A knowledge base as the release before issue 17 left it: floats + a vec0 bit[] index.
     const old = openRaw(file);
-    const INT8_STEP = MIGRATIONS.length - 1;
+    // Found by content: later migrations are appended after it.
+    const INT8_STEP = MIGRATIONS.findIndex((m) => typeof m === 'string' && m.includes("'vector_index.rebuild'"));
+    expect(INT8_STEP).toBeGreaterThan(0);
     migrate(old, MIGRATIONS.slice(0, INT8_STEP));
     old.exec('CREATE VIRTUAL TABLE chunk_vec_bin USING vec0(embedding bit[8])');
     old.exec("INSERT INTO meta(key, value) VALUES ('embedding.model_id', 'old-model'), ('embedding.dim', '8')");

@@ -314,4 +314,24 @@ export const MIGRATIONS: readonly Migration[] = [
   DROP TABLE IF EXISTS chunk_vec_bin;
   INSERT INTO chunk_fts(chunk_fts, rank) VALUES ('rank', 'bm25(1.0, 8.0, 2.0)');
   `,
+  /* 16: a correction is a suggestion until a reviewer accepts, edits or rejects it (issue 15.6): its review status, who
+     reviewed it and when, the text that was approved (the edited one, or the suggestion as written) and the order of
+     reviews (the dataset cursor for corrections). Corrections already stored become 'pending', never silently approved */ `
+  ALTER TABLE feedback ADD COLUMN review_status TEXT CHECK (review_status IN ('pending','accepted','edited','rejected'));
+  ALTER TABLE feedback ADD COLUMN reviewed_by TEXT;
+  ALTER TABLE feedback ADD COLUMN reviewed_at TEXT;
+  ALTER TABLE feedback ADD COLUMN approved_correction TEXT;
+  ALTER TABLE feedback ADD COLUMN review_seq INTEGER;
+  UPDATE feedback SET review_status = 'pending' WHERE correction IS NOT NULL;
+  CREATE INDEX feedback_review ON feedback(review_status, review_seq);
+  `,
+  /* 17: a bundle document whose content is already in the library under another path (issue 15.8) is its own kind of
+     change, 'duplicate': one more value in bundle_items.kind's CHECK */ {
+    table: 'bundle_items',
+    replace: "CHECK (kind IN ('new','changed','unchanged','removed','model'))",
+    with: "CHECK (kind IN ('new','changed','unchanged','removed','model','duplicate'))",
+  },
+  /* 18: …and names the stored path of the document with the same content */ `
+  ALTER TABLE bundle_items ADD COLUMN same_as TEXT;
+  `,
 ];

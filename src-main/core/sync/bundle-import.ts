@@ -1,7 +1,9 @@
 /**
  * Bundle import on the isolated PC: verify (trusted signer, signature, every path and hash,
  * see bundle-verify.ts) before anything is copied; stage into a quarantine folder; a reviewer
- * approves or rejects each change (only changes within their clearance); apply checks version,
+ * approves or rejects each change (only changes within their clearance); a document whose content
+ * is already in the library under another path is a 'duplicate' (approve: the bundle takes that
+ * document over — still one copy; reject: nothing is added); apply checks version,
  * base and publisher first, keeps a snapshot, then writes every approved change in ONE
  * transaction as a new KB version; the library and model files follow from quarantine after
  * the commit (see bundle-files.ts).
@@ -17,9 +19,12 @@ import type { ParseResult } from '../ingest/types';
 import {
   chunkContext,
   deleteDocumentRows,
+  getDocument,
   getDocumentByPath,
   higherLabel,
   listDocuments,
+  relocateDocument,
+  resolvedSourcePath,
   withinClearance,
   writeDocument,
   type Sensitivity,
@@ -39,11 +44,18 @@ import {
   type BundleManifest,
 } from './bundle-manifest';
 import { checkPublisher, checkVersionFits, openBundleSource, verifyBundleDir } from './bundle-verify';
+import { originLookup, type DocumentOrigin } from './document-origin';
 import { discardSnapshot, keepReplacedFile, preserveLibraryFiles, takeSnapshot } from './rollback';
 
 export { verifyBundle } from './bundle-verify';
 
-export type ChangeKind = 'new' | 'changed' | 'unchanged' | 'removed' | 'model';
+/**
+ * `duplicate`: not in this bundle's library yet, but a document with the same content (SHA-256) is in
+ * the library under another path (a local file, or another bundle's). Approving it lets the bundle
+ * take that document over (same id and passages, the bundle's path and labels); rejecting it keeps
+ * the existing one as it is. Either way the content is never added twice.
+ */
+export type ChangeKind = 'new' | 'changed' | 'unchanged' | 'removed' | 'model' | 'duplicate';
 
 export interface StagedItem {
   key: string;
@@ -56,6 +68,8 @@ export interface StagedItem {
   decision: 'pending' | 'approved' | 'rejected';
   /** Set when the change needs more than the caller's clearance: key and title are not shown. */
   withheld?: true;
+  /** A `duplicate`: the document already in the library with the same content, and where it came from. */
+  sameAs?: { path: string; origin: DocumentOrigin };
 }
 
 /** What the reviewer sees about a staged bundle besides its list of changes. */
@@ -169,24 +183,33 @@ async function stageBundleDir(db: Db, home: string, dir: string, now: Date): Pro
       now.toISOString(),
     );
     const ins = db.prepare(
-      'INSERT INTO bundle_items(bundle_id, key, kind, title, size_before, size_after, sensitivity, decision) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO bundle_items(bundle_id, key, kind, title, size_before, size_after, sensitivity, decision, same_as) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
+    const sameContent = db.prepare('SELECT source_path FROM documents WHERE sha256 = ? ORDER BY id LIMIT 1').pluck();
     for (const d of manifest.documents) {
       const existing = getDocumentByPath(db, libraryPath(home, manifest.sourceKb, d.key));
+      // Not at this bundle's path, but the same content elsewhere in the library: a duplicate.
+      const twinPath = existing ? undefined : (sameContent.get(d.sha256) as string | undefined);
+      const twin = twinPath === undefined ? null : getDocumentByPath(db, twinPath);
       const kind: ChangeKind = !existing
-        ? 'new'
+        ? twin
+          ? 'duplicate'
+          : 'new'
         : existing.sha256 === d.sha256 && labelFingerprint(existing) === labelFingerprint(d)
           ? 'unchanged'
           : 'changed';
+      const before = existing ?? twin;
       ins.run(
         manifest.bundleId,
         d.key,
         kind,
         d.title,
-        existing?.sizeBytes ?? null,
+        before?.sizeBytes ?? null,
         d.size,
-        higher(d.sensitivity, existing?.sensitivity),
+        // Deciding on a duplicate shows (and may relabel) the existing document: its label counts too.
+        higher(d.sensitivity, before?.sensitivity),
         kind === 'unchanged' ? 'approved' : 'pending',
+        twin ? twinPath : null,
       );
     }
     for (const m of manifest.models) {
@@ -200,6 +223,7 @@ async function stageBundleDir(db: Db, home: string, dir: string, now: Date): Pro
         size,
         null,
         'pending',
+        null,
       );
     }
     // A full bundle removes the documents from its source that it no longer has; an
@@ -221,6 +245,7 @@ async function stageBundleDir(db: Db, home: string, dir: string, now: Date): Pro
           null,
           doc.sensitivity,
           'pending',
+          null,
         );
       }
     }
@@ -237,11 +262,28 @@ export function stagedManifest(db: Db, home: string, bundleId: string): { manife
 }
 
 function allItems(db: Db, bundleId: string): StagedItem[] {
-  return db
+  const rows = db
     .prepare(
-      'SELECT key, kind, title, size_before AS sizeBefore, size_after AS sizeAfter, sensitivity, decision FROM bundle_items WHERE bundle_id = ? ORDER BY kind, key',
+      `SELECT key, kind, title, size_before AS sizeBefore, size_after AS sizeAfter, sensitivity, decision, same_as AS sameAs
+         FROM bundle_items WHERE bundle_id = ? ORDER BY kind, key`,
     )
-    .all(bundleId) as StagedItem[];
+    .all(bundleId) as Array<Omit<StagedItem, 'sameAs'> & { sameAs: string | null }>;
+  const origin = rows.some((r) => r.sameAs !== null) ? originLookup(db) : null;
+  return rows.map(({ sameAs, ...item }) => {
+    if (sameAs === null || !origin) return item;
+    const twin = getDocumentByPath(db, sameAs);
+    return { ...item, sameAs: { path: resolvedSourcePath(db, sameAs), origin: origin(sameAs, twin?.sha256 ?? '') } };
+  });
+}
+
+/** The stored path of the document each approved duplicate takes over, by key. */
+function takeOverTargets(db: Db, bundleId: string): Map<string, string> {
+  const rows = db
+    .prepare(
+      "SELECT key, same_as AS sameAs FROM bundle_items WHERE bundle_id = ? AND kind = 'duplicate' AND decision = 'approved'",
+    )
+    .all(bundleId) as Array<{ key: string; sameAs: string }>;
+  return new Map(rows.map((r) => [r.key, r.sameAs]));
 }
 
 /** Whether a change is within a clearance (the same rule as changing a document's labels: before and after). */
@@ -254,9 +296,9 @@ const itemWithin = (item: StagedItem, clearance: Sensitivity): boolean =>
  */
 export function reviewItems(db: Db, bundleId: string, clearance: Sensitivity = 'restricted'): StagedItem[] {
   let hidden = 0;
-  return allItems(db, bundleId).map((i) =>
+  return allItems(db, bundleId).map(({ sameAs, ...i }) =>
     itemWithin(i, clearance)
-      ? i
+      ? { ...i, ...(sameAs ? { sameAs } : {}) }
       : { ...i, key: `withheld-${++hidden}`, title: `(${i.sensitivity ?? ''})`, withheld: true as const },
   );
 }
@@ -341,6 +383,8 @@ export interface ApplyResult {
   /** Chunks whose vectors came with the bundle (same embedding model), and chunks embedded here. */
   vectorsReused: number;
   vectorsEmbedded: number;
+  /** Documents already in the library (same content) that the bundle took over instead of adding a copy. */
+  takenOver: number;
 }
 
 /** Read a document's carried chunks and vectors (checked again in quarantine). */
@@ -396,9 +440,13 @@ function checkClearance(
   items: StagedItem[],
   clearance: Sensitivity,
 ): void {
+  const takeOvers = takeOverTargets(db, manifest.bundleId);
   const above = items.filter((i) => {
     if (i.decision !== 'approved' || i.kind === 'unchanged' || i.kind === 'model') return false;
-    const live = getDocumentByPath(db, libraryPath(home, manifest.sourceKb, i.key));
+    const twin = takeOvers.get(i.key);
+    const live =
+      getDocumentByPath(db, libraryPath(home, manifest.sourceKb, i.key)) ??
+      (twin !== undefined ? getDocumentByPath(db, twin) : null);
     return !itemWithin({ ...i, sensitivity: higher(i.sensitivity, live?.sensitivity) }, clearance);
   });
   if (above.length)
@@ -426,11 +474,12 @@ export async function applyBundle(bundleId: string, deps: ApplyDeps): Promise<Ap
   const before = Number(getMeta(db, 'kb.version') ?? '0');
   const result: ApplyResult = {
     version: before + 1,
-    applied: read.documents.length,
+    applied: read.documents.length + plan.takeOvers.length,
     removed: plan.removals.length,
     models: plan.models.length,
     vectorsReused: read.vectorsReused,
     vectorsEmbedded: read.vectorsEmbedded,
+    takenOver: plan.takeOvers.length,
   };
   try {
     await keepPreviousVersion(db, home, before, modelChanges.replaced);
@@ -451,8 +500,10 @@ export async function applyBundle(bundleId: string, deps: ApplyDeps): Promise<Ap
 interface ApplyPlan {
   manifest: BundleManifest;
   staging: string;
-  /** New and changed documents the reviewer approved. */
+  /** New and changed documents the reviewer approved (and duplicates whose twin has gone or changed since). */
   documents: BundleManifest['documents'];
+  /** Approved duplicates: the library document (id, still the same content) the bundle's document takes over. */
+  takeOvers: Array<{ d: BundleManifest['documents'][number]; docId: number }>;
   /** Approved removals. */
   removals: StagedItem[];
   /** Approved model packs. */
@@ -504,6 +555,7 @@ function finishApplied(db: Db, home: string, bundleId: string, manifest: BundleM
     models: 0,
     vectorsReused: 0,
     vectorsEmbedded: 0,
+    takenOver: 0,
   };
 }
 
@@ -519,13 +571,26 @@ function checkApply(deps: ApplyDeps, bundleId: string, manifest: BundleManifest,
   checkClearance(db, home, manifest, items, deps.clearance ?? 'restricted');
   const decisionOf = (key: string, kind?: ChangeKind): StagedItem | undefined =>
     items.find((i) => i.key === key && (kind === undefined || i.kind === kind));
+  const approved = manifest.documents.filter((d) => {
+    const item = decisionOf(d.key);
+    return item?.decision === 'approved' && item.kind !== 'unchanged';
+  });
+  // An approved duplicate takes its twin over while the twin still has the same content; if the
+  // twin has gone or changed since staging, the document is simply added (it is no copy any more).
+  const targets = takeOverTargets(db, bundleId);
+  const takeOvers: ApplyPlan['takeOvers'] = [];
+  const documents: ApplyPlan['documents'] = [];
+  for (const d of approved) {
+    const twinPath = targets.get(d.key);
+    const twin = twinPath === undefined ? null : getDocumentByPath(db, twinPath);
+    if (twin && twin.sha256 === d.sha256) takeOvers.push({ d, docId: twin.id });
+    else documents.push(d);
+  }
   return {
     manifest,
     staging: stagingDir(home, bundleId),
-    documents: manifest.documents.filter((d) => {
-      const item = decisionOf(d.key);
-      return item?.decision === 'approved' && item.kind !== 'unchanged';
-    }),
+    documents,
+    takeOvers,
     removals: items.filter((i) => i.kind === 'removed' && i.decision === 'approved'),
     models: manifest.models.filter((m) => decisionOf(`model:${m.kind}/${m.name}`, 'model')?.decision === 'approved'),
   };
@@ -654,6 +719,27 @@ function writeNewVersion(
        ON CONFLICT(kind, name, file) DO UPDATE SET sha256 = excluded.sha256, approved_at = excluded.approved_at`,
     );
     for (const a of approvals) approve.run(a.kind, a.name, a.file, a.sha256, deps.now.toISOString());
+    for (const t of plan.takeOvers) {
+      const target = libraryPath(home, manifest.sourceKb, t.d.key);
+      const twin = getDocument(db, t.docId);
+      if (!twin || twin.sha256 !== t.d.sha256 || getDocumentByPath(db, target))
+        throw new FieldbookError('BUNDLE_INVALID', {
+          file: t.d.key,
+          detail: 'the library document it takes over changed during the apply; apply again',
+        });
+      relocateDocument(
+        db,
+        t.docId,
+        {
+          sourcePath: target,
+          title: t.d.title,
+          sensitivity: t.d.sensitivity,
+          isSafety: t.d.isSafety,
+          tags: t.d.tags,
+        },
+        deps.now,
+      );
+    }
     for (const r of plan.removals) {
       const doc = getDocumentByPath(db, libraryPath(home, manifest.sourceKb, r.key));
       if (doc) deleteDocumentRows(db, doc.id);

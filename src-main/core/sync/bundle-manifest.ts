@@ -200,7 +200,7 @@ export function safeBundlePath(root: string, rel: string): string {
 }
 
 /** The file name a document key gets on disk. */
-function keyFileName(key: string): string {
+export function keyFileName(key: string): string {
   return key.replace(/[\\/:*?"<>|\0]/g, '_');
 }
 

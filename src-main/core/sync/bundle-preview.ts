@@ -132,7 +132,10 @@ export async function previewItem(deps: BundleReadDeps, bundleId: string, key: s
     const pack = manifest.models.find((m) => `model:${m.kind}/${m.name}` === key);
     return { ...base, files: (pack?.files ?? []).map((f) => ({ target: f.target, size: f.size })) };
   }
-  const live = getDocumentByPath(db, libraryPath(home, manifest.sourceKb, key));
+  // A duplicate's "before" is the library document with the same content (taking it over relabels it).
+  const live =
+    getDocumentByPath(db, libraryPath(home, manifest.sourceKb, key)) ??
+    (item.sameAs ? getDocumentByPath(db, item.sameAs.path) : null);
   const labelsBefore = live ? { sensitivity: live.sensitivity, isSafety: live.isSafety, tags: live.tags } : null;
   if (item.kind === 'removed') {
     if (!live) return base;

@@ -15,7 +15,8 @@
  * Kept as they are now: conversations, answers, feedback and corrections, settings,
  * passphrases, API keys, the audit log, dataset exports, trusted keys, ingest jobs, model
  * approvals an administrator made by hand, documents added locally (outside the library —
- * no bundle touched them), and the bundle history, where the undone bundles are marked
+ * no bundle touched them; a local document an undone bundle took over, being identical to one of
+ * its documents, comes back at its local path), and the bundle history, where the undone bundles are marked
  * 'rolled-back' so they can be staged and applied again.
  *
  * Why conversations and feedback cannot be cascade-deleted: the only foreign keys that point
@@ -335,10 +336,19 @@ function planRollback(db: Db, home: string, live: Map<number, DocPrint> = docPri
   const snap = docPrints(db, SNAP);
   const unchanged = new Set<number>();
   for (const [id, d] of live) if (snap.get(id)?.print === d.print) unchanged.add(id);
+  const livePaths = new Set([...live.values()].map((d) => d.sourcePath));
+  // A local document that an undone bundle took over (same content; it now has that bundle's library
+  // path and the same id) comes back as it was, unless its path has been taken by another document since.
+  const takenOver = (d: DocPrint): boolean => {
+    const now = live.get(d.id);
+    return (
+      !isLibraryPath(d.sourcePath) && now !== undefined && isLibraryPath(now.sourcePath) && !livePaths.has(d.sourcePath)
+    );
+  };
   return {
     unchanged,
     remove: [...live.values()].filter((d) => isLibraryPath(d.sourcePath) && !unchanged.has(d.id)).map((d) => d.id),
-    restore: [...snap.values()].filter((d) => isLibraryPath(d.sourcePath) && !unchanged.has(d.id)),
+    restore: [...snap.values()].filter((d) => (isLibraryPath(d.sourcePath) || takenOver(d)) && !unchanged.has(d.id)),
     snapshotDocuments: snap.size,
   };
 }

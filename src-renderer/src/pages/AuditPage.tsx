@@ -47,6 +47,7 @@ export function AuditPage() {
     'access.denied',
     'question',
     'feedback',
+    'feedback.review',
   ];
   return (
     <div className="audit">

@@ -8,10 +8,95 @@ import { useCan } from '../session';
 type Source = 'answers' | 'corrections' | 'generated' | 'preferences';
 type Format = 'chat' | 'sharegpt' | 'alpaca' | 'dpo';
 
-function ReviewQueue() {
+type QueueItem = Outputs['feedbackQueue'][number];
+type ReviewStatus = Outputs['reviewCorrection']['status'];
+
+/**
+ * A suggested correction: the question, the answer given and the suggestion; the reviewer accepts
+ * it as written, edits it (their text is what enters training data) or rejects it.
+ */
+function SuggestedCorrection({ item, onReviewed }: { item: QueueItem; onReviewed: (status: ReviewStatus) => void }) {
   const t = useT();
-  const [items, setItems] = useState<Outputs['feedbackQueue']>([]);
+  const [editing, setEditing] = useState(false);
+  const [draft, setDraft] = useState(item.correction ?? '');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const review = async (decision: 'accept' | 'edit' | 'reject'): Promise<void> => {
+    if (decision === 'reject' && !window.confirm(t.reviewRejectConfirm)) return;
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await api.reviewCorrection({
+        feedbackId: item.feedbackId,
+        decision,
+        ...(decision === 'edit' ? { correction: draft.trim() } : {}),
+      });
+      onReviewed(r.status);
+    } catch (err) {
+      setError(errorText(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <article className="turn suggested-correction" aria-label={`${t.reviewSuggested}: ${item.question}`}>
+      <p className="question">{item.question}</p>
+      <p className="muted">
+        {t.reviewAnswerGiven}: {item.answer}
+      </p>
+      <div className="suggestion">
+        <strong>
+          {t.reviewSuggested}
+          {item.author ? ` (${t.reviewSuggestedBy} ${item.author})` : ''}:
+        </strong>
+        <p>{item.correction}</p>
+      </div>
+      {item.comment && (
+        <p className="warn-text">
+          {t.reviewComment}: {item.comment}
+        </p>
+      )}
+      {editing && (
+        <label className="field">
+          {t.reviewEditLabel}
+          <textarea value={draft} onChange={(e) => setDraft(e.target.value)} />
+        </label>
+      )}
+      <div className="toolbar">
+        {editing ? (
+          <>
+            <button className="big-button primary" disabled={busy || !draft.trim()} onClick={() => void review('edit')}>
+              {t.reviewSaveEdit}
+            </button>
+            <button className="big-button" disabled={busy} onClick={() => setEditing(false)}>
+              {t.reviewCancelEdit}
+            </button>
+          </>
+        ) : (
+          <>
+            <button className="big-button primary" disabled={busy} onClick={() => void review('accept')}>
+              {t.reviewAccept}
+            </button>
+            <button className="big-button" disabled={busy} onClick={() => setEditing(true)}>
+              {t.reviewEdit}
+            </button>
+          </>
+        )}
+        <button className="big-button danger" disabled={busy} onClick={() => void review('reject')}>
+          {t.reviewReject}
+        </button>
+      </div>
+      {error && <div className="banner error">{error}</div>}
+    </article>
+  );
+}
+
+/** The reviewer queue: suggested corrections to decide, then "not helpful" answers to write the right answer for. */
+export function ReviewQueue() {
+  const t = useT();
+  const [items, setItems] = useState<QueueItem[]>([]);
   const [drafts, setDrafts] = useState<Record<number, string>>({});
+  const [done, setDone] = useState<ReviewStatus | null>(null);
   const [error, setError] = useState<string | null>(null);
   const load = useCallback(() => {
     api.feedbackQueue({}).then(setItems, (err: unknown) => setError(errorText(err)));
@@ -19,39 +104,63 @@ function ReviewQueue() {
   useEffect(() => {
     load();
   }, [load]);
+  const suggestions = items.filter((q) => q.kind === 'correction');
+  const thumbsDown = items.filter((q) => q.kind === 'thumbs-down');
   return (
-    <section className="card">
-      <h2>{t.reviewQueue}</h2>
-      {error && <div className="banner error">{error}</div>}
-      {items.length === 0 && <p className="muted">{t.reviewQueueEmpty}</p>}
-      {items.map((q) => (
-        <div key={q.answerId} className="turn">
-          <p className="question">{q.question}</p>
-          <p className="muted">{q.answer}</p>
-          {q.comment && <p className="warn-text">{q.comment}</p>}
-          <div className="correction">
-            <textarea
-              aria-label={t.correctionPlaceholder}
-              placeholder={t.correctionPlaceholder}
-              value={drafts[q.answerId] ?? ''}
-              onChange={(e) => setDrafts({ ...drafts, [q.answerId]: e.target.value })}
-            />
-            <button
-              className="big-button primary"
-              disabled={!(drafts[q.answerId] ?? '').trim()}
-              onClick={async () => {
-                await api
-                  .correctAnswer({ answerId: q.answerId, correction: (drafts[q.answerId] ?? '').trim() })
-                  .catch((err: unknown) => setError(errorText(err)));
-                load();
-              }}
-            >
-              {t.save}
-            </button>
+    <>
+      <section className="card" aria-labelledby="review-corrections">
+        <h2 id="review-corrections">{t.reviewCorrections}</h2>
+        <p className="muted">{t.reviewCorrectionsHint}</p>
+        {done && (
+          <div className="banner ok" role="status">
+            {t[`reviewDone_${done}`]}
           </div>
-        </div>
-      ))}
-    </section>
+        )}
+        {suggestions.length === 0 && <p className="muted">{t.reviewCorrectionsEmpty}</p>}
+        {suggestions.map((q) => (
+          <SuggestedCorrection
+            key={q.feedbackId}
+            item={q}
+            onReviewed={(status) => {
+              setDone(status);
+              load();
+            }}
+          />
+        ))}
+      </section>
+      <section className="card">
+        <h2>{t.reviewQueue}</h2>
+        {error && <div className="banner error">{error}</div>}
+        {thumbsDown.length === 0 && <p className="muted">{t.reviewQueueEmpty}</p>}
+        {thumbsDown.map((q) => (
+          <div key={q.feedbackId} className="turn">
+            <p className="question">{q.question}</p>
+            <p className="muted">{q.answer}</p>
+            {q.comment && <p className="warn-text">{q.comment}</p>}
+            <div className="correction">
+              <textarea
+                aria-label={t.correctionPlaceholder}
+                placeholder={t.correctionPlaceholder}
+                value={drafts[q.answerId] ?? ''}
+                onChange={(e) => setDrafts({ ...drafts, [q.answerId]: e.target.value })}
+              />
+              <button
+                className="big-button primary"
+                disabled={!(drafts[q.answerId] ?? '').trim()}
+                onClick={async () => {
+                  await api
+                    .correctAnswer({ answerId: q.answerId, correction: (drafts[q.answerId] ?? '').trim() })
+                    .catch((err: unknown) => setError(errorText(err)));
+                  load();
+                }}
+              >
+                {t.save}
+              </button>
+            </div>
+          </div>
+        ))}
+      </section>
+    </>
   );
 }
 

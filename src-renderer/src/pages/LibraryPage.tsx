@@ -5,6 +5,7 @@ import { api, errorText } from '../api';
 import { PasswordRetry } from '../components/PasswordRetry';
 import { ProgressBar } from '../components/ProgressBar';
 import { Modal } from '../components/Modal';
+import { OriginText } from '../components/OriginText';
 import { useT } from '../i18n';
 import { useCan } from '../session';
 
@@ -305,6 +306,7 @@ export function LibraryPage({ onChanged }: { onChanged: () => void }) {
               <th>{t.colChunks}</th>
               <th>{t.colTags}</th>
               <th>{t.colSensitivity}</th>
+              <th>{t.colOrigin}</th>
               <th>{t.colVersion}</th>
               <th>{t.colIndexed}</th>
               {canEdit && <th />}
@@ -341,6 +343,9 @@ export function LibraryPage({ onChanged }: { onChanged: () => void }) {
                     .join(' ')}
                 </td>
                 <td>{d.sensitivity}</td>
+                <td>
+                  <OriginText origin={d.origin} />
+                </td>
                 <td>v{d.version}</td>
                 <td>{new Date(d.indexedAt).toLocaleString()}</td>
                 {canEdit && (

@@ -3,6 +3,7 @@ import { useCallback, useEffect, useState } from 'react';
 import type { FieldbookEvent, Outputs } from '../../../src-preload/contract';
 import { api, errorText } from '../api';
 import { KbVersions } from '../components/KbVersions';
+import { OriginText } from '../components/OriginText';
 import { ProgressBar } from '../components/ProgressBar';
 import { useT } from '../i18n';
 import { useCan } from '../session';
@@ -342,12 +343,31 @@ export function UsbImportPage({ onChanged }: { onChanged: () => void }) {
                   <td>
                     {i.title}
                     <div className="muted path">{i.key}</div>
+                    {i.sameAs && (
+                      <div className="same-as" data-testid="same-as">
+                        {t.usbSameAs} <span className="path">{i.sameAs.path}</span> (
+                        <OriginText origin={i.sameAs.origin} />)<div className="muted">{t.usbDuplicateHint}</div>
+                      </div>
+                    )}
                   </td>
                   <td>{i.kind === 'changed' ? `${i.sizeBefore} → ${i.sizeAfter}` : (i.sizeAfter ?? i.sizeBefore)}</td>
                   <td>{i.sensitivity}</td>
-                  <td>{t[`usbDecision_${i.decision}`]}</td>
+                  <td>{i.kind === 'duplicate' ? t[`usbDuplicate_${i.decision}`] : t[`usbDecision_${i.decision}`]}</td>
                   <td className="row-actions">
-                    {i.kind !== 'unchanged' && (
+                    {i.kind === 'duplicate' && (
+                      <>
+                        <button className="big-button" disabled={busy !== null} onClick={() => void showPreview(i.key)}>
+                          {t.usbPreview}
+                        </button>
+                        <button className="big-button" onClick={() => void decideOn([i.key], 'approved')}>
+                          {t.usbTakeOver}
+                        </button>
+                        <button className="big-button" onClick={() => void decideOn([i.key], 'rejected')}>
+                          {t.usbKeepExisting}
+                        </button>
+                      </>
+                    )}
+                    {i.kind !== 'unchanged' && i.kind !== 'duplicate' && (
                       <>
                         <button className="big-button" disabled={busy !== null} onClick={() => void showPreview(i.key)}>
                           {t.usbPreview}
