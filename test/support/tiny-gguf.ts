@@ -140,6 +140,12 @@ export function writeTinyGguf(file: string, opts: { seed?: number; name?: string
   // Special tokens never win: their output rows are zero, so generation runs to maxTokens.
   const output = tensors[tensors.length - 1]?.data as Float32Array;
   output.fill(0, 256 * N_EMBD);
+  // Nor do bytes outside printable ASCII (and newline): every generated token is a whole
+  // character, so text streams from the first token instead of after hundreds of bytes that
+  // never form valid UTF-8 (which made streaming, cancel and crash tests depend on CPU speed).
+  for (let b = 0; b < 256; b++) {
+    if ((b < 0x20 && b !== 0x0a) || b > 0x7e) output.fill(0, b * N_EMBD, (b + 1) * N_EMBD);
+  }
   for (let l = 0; l < N_LAYER; l++) {
     ones(`blk.${l}.attn_norm.weight`, N_EMBD);
     random(`blk.${l}.attn_q.weight`, [N_EMBD, N_EMBD]);
