@@ -14,18 +14,12 @@ import { appendAudit, audited, exportAudit, listAudit, reanchorAudit, verifyAudi
 import { appRoot } from '../core/config';
 import { describeError, FieldbookError } from '../core/errors';
 import { openFieldbook, type Fieldbook } from '../core/fieldbook';
+import { ingestSamples } from '../core/samples';
 import type { IngestProgress, IngestReport } from '../core/ingest/ingest-service';
 import { DOC_TYPES, isDocType } from '../core/domain';
 import type { SearchMode } from '../core/search/search-service';
 import type { AnswerRecord } from '../core/store/conversations';
-import {
-  getDocument,
-  getDocumentByPath,
-  isSensitivity,
-  listDocuments,
-  storeStats,
-  type Sensitivity,
-} from '../core/store/documents';
+import { getDocument, getDocumentByPath, isSensitivity, listDocuments, storeStats } from '../core/store/documents';
 import { BundleUsageError, cmdBundle } from './bundle-command';
 import { cmdDataset, cmdFeedback, DatasetUsageError } from './dataset-command';
 import { cmdEval, EvalUsageError } from './eval-command';
@@ -437,14 +431,6 @@ async function cmdModels(fb: Fieldbook, args: string[], o: Output, json: boolean
   return EXIT.ok;
 }
 
-interface SampleEntry {
-  file: string;
-  title?: string;
-  tags?: Record<string, string>;
-  sensitivity?: Sensitivity;
-  safety?: boolean;
-}
-
 export const DEMO_QUESTIONS = [
   'E-203 伺服過載如何復位？',
   '復位',
@@ -456,19 +442,13 @@ export const DEMO_QUESTIONS = [
 
 async function cmdDemo(fb: Fieldbook, o: Output, json: boolean): Promise<number> {
   const samples = path.join(appRoot(), 'resources', 'samples');
-  const manifest = JSON.parse(fs.readFileSync(path.join(samples, 'manifest.json'), 'utf8')) as SampleEntry[];
-  const reports: IngestReport[] = [];
   if (!json) o.out(bold(o, `Ingesting the sample knowledge base into ${fb.home}`));
-  for (const entry of manifest) {
-    const opts: Parameters<Fieldbook['ingest']['ingest']>[1] = { isSafety: entry.safety === true };
-    if (entry.tags) opts.tags = entry.tags;
-    if (entry.sensitivity) opts.sensitivity = entry.sensitivity;
-    const report = await fb.ingest.ingest([path.join(samples, entry.file)], opts);
-    const audit = ingestAudit(fb.db, [path.join(samples, entry.file)], opts, report);
+  const ingested = await ingestSamples(fb, samples, ({ file, options, report }) => {
+    const audit = ingestAudit(fb.db, [file], options, report);
     appendAudit(fb.db, cliEntry('ingest', audit.target, audit.detail), new Date());
-    reports.push(report);
     if (!json) printIngestReport(o, report);
-  }
+  });
+  const reports = ingested.map((i) => i.report);
   const answers = [];
   for (const q of DEMO_QUESTIONS) {
     const res = await fb.answers.ask(q);

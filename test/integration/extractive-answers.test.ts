@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFieldbook, type Fieldbook } from '../../src-main/core/fieldbook';
-import { ingestSamples } from '../../src-main/core/eval/procedure-eval';
+import { ingestSamples } from '../../src-main/core/samples';
 import { samplesDir, tempDir } from '../support/paths';
 
 const squash = (s: string): string => s.replace(/\s+/g, '');

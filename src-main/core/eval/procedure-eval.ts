@@ -10,10 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import type { AnswerSettings } from '../config';
-import { FieldbookError } from '../errors';
-import { openFieldbook, type Fieldbook } from '../fieldbook';
-import { SENSITIVITY_LEVELS } from '../store/documents';
+import { openFieldbook } from '../fieldbook';
 import { normalizeForMatch } from '../text/normalize';
+import { ingestSamples } from '../samples';
 import { readJsonl } from './eval-kb';
 import { faithfulness, type Faithfulness, type FaithfulnessInput } from './faithfulness';
 
@@ -132,15 +131,6 @@ export function summarizeProcedures(scores: ProcedureScore[]): ProcedureSummary 
   };
 }
 
-const SampleManifest = z.array(
-  z.object({
-    file: z.string(),
-    tags: z.record(z.string(), z.string()).optional(),
-    sensitivity: z.enum(SENSITIVITY_LEVELS).optional(),
-    safety: z.boolean().optional(),
-  }),
-);
-
 export interface ProcedureEvalOptions {
   setFile: string;
   /** The sample knowledge base (resources/samples, with its manifest.json). */
@@ -172,20 +162,6 @@ export interface ProcedureEvalReport {
   faithfulness: Faithfulness | null;
   scores: ProcedureScore[];
   skipped: Array<{ id: string; reason: string }>;
-}
-
-/** Ingest the sample knowledge base with the tags, labels and safety flags of its manifest.json. */
-export async function ingestSamples(fb: Fieldbook, samplesDir: string): Promise<void> {
-  const manifestFile = path.join(samplesDir, 'manifest.json');
-  if (!fs.existsSync(manifestFile)) throw new FieldbookError('PATH_NOT_FOUND', { file: manifestFile });
-  const manifest = SampleManifest.parse(JSON.parse(fs.readFileSync(manifestFile, 'utf8')));
-  for (const entry of manifest) {
-    await fb.ingest.ingest([path.join(samplesDir, entry.file)], {
-      isSafety: entry.safety === true,
-      ...(entry.tags ? { tags: entry.tags } : {}),
-      ...(entry.sensitivity ? { sensitivity: entry.sensitivity } : {}),
-    });
-  }
 }
 
 /** Ingest the samples and the corpus files the set names, then ask every question. */
