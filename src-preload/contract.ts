@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type { AnswerResult } from '../src-main/core/answer/answer-service';
-import type { AuditEntry, AuditVerification } from '../src-main/core/audit/audit-log';
+import type { AuditAction, AuditEntry, AuditVerification } from '../src-main/core/audit/audit-log';
 import type { DatasetManifest, FeedbackQueueItem } from '../src-main/core/dataset/dataset-export';
 import type {
   ApplyProgress,
@@ -330,7 +330,8 @@ export type FieldbookApi = { [M in MethodName]: (input: Input<M>) => Promise<Out
   onEvent(listener: (event: FieldbookEvent) => void): () => void;
 };
 
-export type { DocType, ErrorReport };
+export type { AuditAction, DocType, ErrorReport };
+export type Sensitivity = z.infer<typeof sensitivity>;
 
 /** What crosses a transport: a result or a rendered error (never a stack trace). */
 export type Envelope<T> = { ok: true; result: T } | { ok: false; error: ErrorReport };

@@ -57,4 +57,42 @@ describe('Audit page integrity check (issue 14.8)', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Check integrity' }));
     expect(await screen.findByText('Audit log intact, hash chain verified (6) · head matches its anchor')).toBeTruthy();
   });
+
+  it('issue 15.12: dates, roles and actions in the UI language, not as stored', async () => {
+    const entry = {
+      id: 9,
+      at: '2026-12-02T09:00:16.000Z',
+      actor: 'ui',
+      role: 'reviewer',
+      action: 'bundle.apply',
+      target: 'line-a v3',
+      detail: {},
+      prevHash: '0'.repeat(64),
+      hash: '1'.repeat(64),
+    };
+    results.auditList = [entry];
+    const { AuditPage } = await import('./pages/AuditPage');
+    const zh = render(
+      <I18nContext.Provider value={MESSAGES['zh-TW']}>
+        <AuditPage />
+      </I18nContext.Provider>,
+    );
+    const row = (await screen.findByText('套用 USB 更新')).closest('tr');
+    const cells = Array.from(row?.querySelectorAll('td') ?? []).map((c) => c.textContent);
+    expect(cells[1]).toMatch(/^2026年12月2日/);
+    expect(cells[1]).not.toMatch(/AM|PM/);
+    expect(cells.slice(2, 5)).toEqual(['審核人員', 'ui', '套用 USB 更新']);
+    // The action filter names actions too.
+    expect(screen.getByRole('option', { name: '審核修正建議' })).toBeTruthy();
+    zh.unmount();
+    render(
+      <I18nContext.Provider value={MESSAGES.en}>
+        <AuditPage />
+      </I18nContext.Provider>,
+    );
+    const enRow = (await screen.findByText('USB update applied')).closest('tr');
+    expect(enRow?.textContent).toContain('Reviewer');
+    expect(enRow?.textContent).toMatch(/2 Dec 2026/);
+    results.auditList = [];
+  });
 });

@@ -111,18 +111,18 @@ describe('reviewer queue: suggested corrections (issue 15.6)', () => {
     ]);
   });
 
-  it('reject asks first: cancelled, nothing is sent; confirmed, it is rejected', async () => {
+  it('reject asks first in an in-app dialog: cancelled, nothing is sent; confirmed, it is rejected', async () => {
     queueResults();
-    // happy-dom has no window.confirm; the desktop app's is the browser's.
-    const confirm = vi.fn<(message?: string) => boolean>().mockReturnValueOnce(false).mockReturnValueOnce(true);
-    window.confirm = confirm;
     const { ReviewQueue } = await import('./pages/DatasetsPage');
     inApp(<ReviewQueue />);
     const card = await screen.findByRole('article');
     fireEvent.click(within(card).getByRole('button', { name: '退回' }));
-    expect(confirm).toHaveBeenCalledWith(MESSAGES['zh-TW'].reviewRejectConfirm);
+    const dialog = screen.getByRole('dialog', { name: MESSAGES['zh-TW'].reviewRejectConfirm });
+    fireEvent.click(within(dialog).getByRole('button', { name: MESSAGES['zh-TW'].kbCancel }));
+    expect(screen.queryByRole('dialog')).toBeNull();
     expect(callsOf('reviewCorrection')).toEqual([]);
     fireEvent.click(within(card).getByRole('button', { name: '退回' }));
+    fireEvent.click(within(screen.getByRole('dialog')).getByRole('button', { name: '退回' }));
     expect((await screen.findByRole('status')).textContent).toBe(MESSAGES['zh-TW'].reviewDone_rejected);
     expect(callsOf('reviewCorrection')).toEqual([{ feedbackId: 7, decision: 'reject' }]);
   });

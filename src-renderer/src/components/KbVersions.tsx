@@ -8,6 +8,7 @@ import { api, errorText } from '../api';
 import { useT } from '../i18n';
 import { useCan } from '../session';
 import { ProgressBar } from './ProgressBar';
+import { formatTime } from '../display';
 
 type Snapshot = Outputs['bundleSnapshots']['snapshots'][number];
 type Bundle = Snapshot['undoes'][number];
@@ -45,7 +46,7 @@ export function KbVersions({ onRestored, revision = 0 }: { onRestored: () => voi
   };
   const bundleText = (b: Bundle): string =>
     `v${b.version} · ${b.signer} · ${b.documents} ${t.kbDocuments}${
-      b.appliedAt ? ` · ${new Date(b.appliedAt).toLocaleString()}` : ''
+      b.appliedAt ? ` · ${formatTime(t, b.appliedAt)}` : ''
     }`;
 
   if (!list) return error ? <div className="banner error">{error}</div> : null;
@@ -60,8 +61,7 @@ export function KbVersions({ onRestored, revision = 0 }: { onRestored: () => voi
         {list.snapshots.map((s) => (
           <li key={s.version}>
             <span>
-              <strong>v{s.version}</strong> · {s.documents} {t.kbDocuments} · {t.kbSaved}{' '}
-              {new Date(s.takenAt).toLocaleString()}
+              <strong>v{s.version}</strong> · {s.documents} {t.kbDocuments} · {t.kbSaved} {formatTime(t, s.takenAt)}
               {s.undoes[0] && (
                 <span className="muted">
                   <br />

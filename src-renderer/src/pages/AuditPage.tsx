@@ -4,6 +4,7 @@ import type { Outputs } from '../../../src-preload/contract';
 import { api, errorText } from '../api';
 import { useT } from '../i18n';
 import { useCan } from '../session';
+import { auditActionName, formatTime, roleName } from '../display';
 
 export function AuditPage() {
   const t = useT();
@@ -60,7 +61,7 @@ export function AuditPage() {
         >
           {actions.map((a) => (
             <option key={a} value={a}>
-              {a || t.any}
+              {a ? auditActionName(t, a) : t.any}
             </option>
           ))}
         </select>
@@ -107,10 +108,10 @@ export function AuditPage() {
           {entries.map((e) => (
             <tr key={e.id}>
               <td>{e.id}</td>
-              <td>{new Date(e.at).toLocaleString()}</td>
-              <td>{e.role}</td>
+              <td>{formatTime(t, e.at)}</td>
+              <td>{roleName(t, e.role)}</td>
               <td>{e.actor}</td>
-              <td>{e.action}</td>
+              <td>{auditActionName(t, e.action)}</td>
               <td className="path">{e.target}</td>
             </tr>
           ))}

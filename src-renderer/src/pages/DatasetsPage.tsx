@@ -4,6 +4,8 @@ import type { Outputs } from '../../../src-preload/contract';
 import { api, errorText } from '../api';
 import { useT } from '../i18n';
 import { useCan } from '../session';
+import { ConfirmDialog } from '../components/ConfirmDialog';
+import { formatTime } from '../display';
 
 type Source = 'answers' | 'corrections' | 'generated' | 'preferences';
 type Format = 'chat' | 'sharegpt' | 'alpaca' | 'dpo';
@@ -21,8 +23,9 @@ function SuggestedCorrection({ item, onReviewed }: { item: QueueItem; onReviewed
   const [draft, setDraft] = useState(item.correction ?? '');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
+  const [confirmReject, setConfirmReject] = useState(false);
   const review = async (decision: 'accept' | 'edit' | 'reject'): Promise<void> => {
-    if (decision === 'reject' && !window.confirm(t.reviewRejectConfirm)) return;
+    setConfirmReject(false);
     setBusy(true);
     setError(null);
     try {
@@ -82,10 +85,18 @@ function SuggestedCorrection({ item, onReviewed }: { item: QueueItem; onReviewed
             </button>
           </>
         )}
-        <button className="big-button danger" disabled={busy} onClick={() => void review('reject')}>
+        <button className="big-button danger" disabled={busy} onClick={() => setConfirmReject(true)}>
           {t.reviewReject}
         </button>
       </div>
+      {confirmReject && (
+        <ConfirmDialog
+          title={t.reviewRejectConfirm}
+          confirmLabel={t.reviewReject}
+          onConfirm={() => void review('reject')}
+          onCancel={() => setConfirmReject(false)}
+        />
+      )}
       {error && <div className="banner error">{error}</div>}
     </article>
   );
@@ -260,8 +271,9 @@ export function DatasetsPage() {
           {error && <div className="banner error">{error}</div>}
           {result && (
             <div className="banner ok" data-testid="dataset-result">
-              {result.counts.total} · train {result.counts.train} · validation {result.counts.validation} · test{' '}
-              {result.counts.test} — {t.datasetRedacted} {Object.values(result.redactions).reduce((a, b) => a + b, 0)}
+              {result.counts.total} · {t.splitNames.train} {result.counts.train} · {t.splitNames.validation}{' '}
+              {result.counts.validation} · {t.splitNames.test} {result.counts.test} — {t.datasetRedacted}{' '}
+              {Object.values(result.redactions).reduce((a, b) => a + b, 0)}
             </div>
           )}
           {result?.preview.map((line, i) => (
@@ -277,8 +289,7 @@ export function DatasetsPage() {
           <ul>
             {history.map((h) => (
               <li key={h.id}>
-                {new Date(h.createdAt).toLocaleString()} · {h.format} · {h.total} ·{' '}
-                <span className="path">{h.outDir}</span>
+                {formatTime(t, h.createdAt)} · {h.format} · {h.total} · <span className="path">{h.outDir}</span>
               </li>
             ))}
           </ul>

@@ -8,6 +8,8 @@ import { Modal } from '../components/Modal';
 import { OriginText } from '../components/OriginText';
 import { useT } from '../i18n';
 import { useCan } from '../session';
+import { ConfirmDialog } from '../components/ConfirmDialog';
+import { formatTime, sensitivityName } from '../display';
 
 type Doc = Outputs['listDocuments']['documents'][number];
 type Progress = Extract<FieldbookEvent, { type: 'ingest-progress' }>['progress'];
@@ -144,7 +146,9 @@ function LabelEditor({ doc, onSaved }: { doc: Doc; onSaved: () => void }) {
         {t.colSensitivity}
         <select value={sensitivity} onChange={(e) => setSensitivity(e.target.value as Doc['sensitivity'])}>
           {['public', 'internal', 'confidential', 'restricted'].map((s) => (
-            <option key={s}>{s}</option>
+            <option key={s} value={s}>
+              {sensitivityName(t, s)}
+            </option>
           ))}
         </select>
       </label>
@@ -173,6 +177,7 @@ export function LibraryPage({ onChanged }: { onChanged: () => void }) {
   const [message, setMessage] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [dragging, setDragging] = useState(false);
+  const [removing, setRemoving] = useState<Doc | null>(null);
 
   const load = useCallback(() => {
     api.listDocuments({}).then(setData, (err: unknown) => setError(errorText(err)));
@@ -342,12 +347,12 @@ export function LibraryPage({ onChanged }: { onChanged: () => void }) {
                     .map(([k, v]) => `${k}=${v}`)
                     .join(' ')}
                 </td>
-                <td>{d.sensitivity}</td>
+                <td>{sensitivityName(t, d.sensitivity)}</td>
                 <td>
                   <OriginText origin={d.origin} />
                 </td>
                 <td>v{d.version}</td>
-                <td>{new Date(d.indexedAt).toLocaleString()}</td>
+                <td>{formatTime(t, d.indexedAt)}</td>
                 {canEdit && (
                   <td className="row-actions">
                     <button className="big-button" onClick={() => setEditing(editing === d.id ? null : d.id)}>
@@ -365,15 +370,7 @@ export function LibraryPage({ onChanged }: { onChanged: () => void }) {
                     >
                       {t.reindex}
                     </button>
-                    <button
-                      className="big-button danger"
-                      onClick={async () => {
-                        if (!window.confirm(`${t.remove}: ${d.title}?`)) return;
-                        await api.removeDocument({ id: d.id }).catch((err: unknown) => setError(errorText(err)));
-                        load();
-                        onChanged();
-                      }}
-                    >
+                    <button className="big-button danger" onClick={() => setRemoving(d)}>
                       {t.remove}
                     </button>
                   </td>
@@ -399,6 +396,25 @@ export function LibraryPage({ onChanged }: { onChanged: () => void }) {
         </section>
       )}
       {browsing && <Browser onAdd={(p) => void add(p)} onClose={() => setBrowsing(false)} />}
+      {removing && (
+        <ConfirmDialog
+          title={`${t.remove}: ${removing.title}?`}
+          body={removing.sourcePath}
+          confirmLabel={t.remove}
+          onConfirm={() => {
+            const doc = removing;
+            setRemoving(null);
+            void api
+              .removeDocument({ id: doc.id })
+              .catch((err: unknown) => setError(errorText(err)))
+              .then(() => {
+                load();
+                onChanged();
+              });
+          }}
+          onCancel={() => setRemoving(null)}
+        />
+      )}
     </div>
   );
 }

@@ -7,6 +7,7 @@ import { OriginText } from '../components/OriginText';
 import { ProgressBar } from '../components/ProgressBar';
 import { useT } from '../i18n';
 import { useCan } from '../session';
+import { formatTime, sensitivityName } from '../display';
 
 type Item = Outputs['bundleReview'][number];
 type Preview = Outputs['bundlePreview'];
@@ -14,11 +15,12 @@ type Staged = Outputs['bundleStage'];
 type ApplyProgress = Extract<FieldbookEvent, { type: 'bundle-progress' }>['progress'];
 
 function Labels({ labels }: { labels: Preview['labelsBefore'] }) {
+  const t = useT();
   if (!labels) return <span className="muted">—</span>;
   const tags = Object.entries(labels.tags).map(([k, v]) => `${k}=${v}`);
   return (
     <span>
-      {labels.sensitivity}
+      {sensitivityName(t, labels.sensitivity)}
       {labels.isSafety ? ' · ⚠' : ''}
       {tags.length ? ` · ${tags.join(', ')}` : ''}
     </span>
@@ -322,7 +324,7 @@ export function UsbImportPage({ onChanged }: { onChanged: () => void }) {
               ? `${t.usbIncremental} ${staged.info.baseVersion} ${t.usbTo} ${staged.info.version}`
               : `${t.usbFullBundle} ${staged.info.version}`}{' '}
             · {t.usbSignedBy} <strong>{staged.info.signer}</strong> · {t.usbCreated}{' '}
-            {new Date(staged.info.createdAt).toLocaleString()}
+            {formatTime(t, staged.info.createdAt)}
             {staged.info.carriesIndex && <span className="muted"> · {t.usbCarriesIndex}</span>}
           </p>
           <table className="docs">
@@ -351,7 +353,7 @@ export function UsbImportPage({ onChanged }: { onChanged: () => void }) {
                     )}
                   </td>
                   <td>{i.kind === 'changed' ? `${i.sizeBefore} → ${i.sizeAfter}` : (i.sizeAfter ?? i.sizeBefore)}</td>
-                  <td>{i.sensitivity}</td>
+                  <td>{i.sensitivity ? sensitivityName(t, i.sensitivity) : '—'}</td>
                   <td>{i.kind === 'duplicate' ? t[`usbDuplicate_${i.decision}`] : t[`usbDecision_${i.decision}`]}</td>
                   <td className="row-actions">
                     {i.kind === 'duplicate' && (
@@ -410,7 +412,7 @@ export function UsbImportPage({ onChanged }: { onChanged: () => void }) {
             {history.map((h) => (
               <li key={h.bundleId}>
                 {h.baseVersion > 0 ? `v${h.baseVersion} → v${h.version}` : `v${h.version}`} · {statusText(h.status)} ·{' '}
-                {h.signer} · {h.documents} · {new Date(h.appliedAt ?? h.stagedAt).toLocaleString()}
+                {h.signer} · {h.documents} · {formatTime(t, h.appliedAt ?? h.stagedAt)}
               </li>
             ))}
           </ul>
