@@ -7,10 +7,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFieldbook, type Fieldbook } from '../../src-main/core/fieldbook';
-import { indexKeywordQuery, keywordRanking } from '../../src-main/core/search/search-service';
+import { indexKeywordQuery, keywordRanking, vectorRanking } from '../../src-main/core/search/search-service';
 import { openStore } from '../../src-main/core/store/db';
 import { getChunks, storeStats, writeDocument } from '../../src-main/core/store/documents';
-import { currentVectorSpace, ensureVectorSpace, knn, knnExact } from '../../src-main/core/store/vectors';
+import {
+  candidateCount,
+  currentVectorSpace,
+  ensureVectorSpace,
+  knn,
+  knnExact,
+} from '../../src-main/core/store/vectors';
 import { tempDir } from '../support/paths';
 import { writeTinyEmbedder } from '../support/tiny-embedder';
 
@@ -170,6 +176,51 @@ describe('issue 17: search stays exact as the library grows', () => {
       overlap += knn(db, v, 10).filter((n) => exact.has(n.chunkId)).length / 10;
     }
     expect(overlap / 30).toBeGreaterThanOrEqual(0.98);
+  });
+
+  it('keeps the 240-long list hybrid search fuses close to exact with k + 30 candidates (not 4 × 240)', () => {
+    expect(candidateCount(10)).toBe(40);
+    expect(candidateCount(240)).toBe(270);
+    let overlap = 0;
+    for (let q = 0; q < 10; q++) {
+      const v = randomVector();
+      const exact = new Set(knnExact(db, v, 240).map((n) => n.chunkId));
+      const near = knn(db, v, 240);
+      expect(near).toHaveLength(240);
+      overlap += near.filter((n) => exact.has(n.chunkId)).length / 240;
+    }
+    expect(overlap / 10).toBeGreaterThanOrEqual(0.98);
+  });
+
+  it('searches a filtered library exactly when the filter is narrow, and through the index when it is wide', () => {
+    const v = randomVector();
+    // One document (100 chunks): its own floats, exactly.
+    const docIds = [(db.prepare("SELECT id FROM documents WHERE title = 'doc 7'").pluck().get() as number) ?? -1];
+    const narrow = vectorRanking(db, v, 10, { docIds });
+    const inDoc = new Set(db.prepare('SELECT id FROM chunks WHERE doc_id = ?').pluck().all(docIds[0]) as number[]);
+    const exactInDoc = knnExact(db, v, 3000)
+      .filter((n) => inDoc.has(n.chunkId))
+      .slice(0, 10);
+    expect(narrow.map((r) => r.chunkId)).toEqual(exactInDoc.map((n) => n.chunkId));
+    // Half the library (tag line A), through the index (as above 4,096 allowed chunks): every hit allowed, the nearest found.
+    const lineA = new Set(
+      db
+        .prepare(
+          "SELECT c.id FROM chunks c JOIN document_tags t ON t.doc_id = c.doc_id WHERE t.key = 'line' AND t.value = 'A'",
+        )
+        .pluck()
+        .all() as number[],
+    );
+    const wide = vectorRanking(db, v, 50, { tags: { line: 'A' } }, 0);
+    expect(wide).toHaveLength(50);
+    expect(wide.every((r) => lineA.has(r.chunkId))).toBe(true);
+    const exactA = new Set(
+      knnExact(db, v, 3000)
+        .filter((n) => lineA.has(n.chunkId))
+        .slice(0, 50)
+        .map((n) => n.chunkId),
+    );
+    expect(wide.filter((r) => exactA.has(r.chunkId)).length / 50).toBeGreaterThanOrEqual(0.98);
   });
 
   it('finds the one relevant chunk when the question is made mostly of bigrams every chunk has (pruned query)', () => {

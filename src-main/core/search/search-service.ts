@@ -141,17 +141,56 @@ export function keywordRanking(db: Db, query: string, limit: number, filters?: S
   return rows.map((r) => ({ chunkId: r.id, score: -r.score }));
 }
 
-export function vectorRanking(db: Db, vector: Float32Array, limit: number, filters?: SearchFilters): Ranked[] {
+/** A filter that leaves at most this many chunks is searched exactly on their floats, without the index. */
+const EXACT_FILTERED_MAX_CHUNKS = 4096;
+
+/** Chunks in the documents a filter allows (`null`: every document), from each document's last `ord` (one index seek each). */
+function chunksAllowed(db: Db, f: { sql: string; params: unknown[] } | null): number {
+  const row = db
+    .prepare(
+      `SELECT COALESCE(SUM((SELECT MAX(c.ord) + 1 FROM chunks c WHERE c.doc_id = d.id)), 0) AS n FROM documents d WHERE ${f ? f.sql : '1'}`,
+    )
+    .get(...(f ? f.params : [])) as { n: number };
+  return row.n;
+}
+
+/** Exact nearest chunks among those the filter allows: every allowed float vector scanned. */
+function filteredExact(db: Db, vector: Float32Array, limit: number, f: { sql: string; params: unknown[] }): Ranked[] {
+  const rows = db
+    .prepare(
+      `SELECT c.id AS id, vec_distance_cosine(v.embedding, ?) AS distance
+       FROM documents d JOIN chunks c ON c.doc_id = d.id JOIN chunk_vectors v ON v.chunk_id = c.id
+       WHERE ${f.sql} ORDER BY distance LIMIT ?`,
+    )
+    .all(Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength), ...f.params, limit) as Array<{
+    id: number;
+    distance: number;
+  }>;
+  return rows.map((r) => ({ chunkId: r.id, score: 1 - r.distance }));
+}
+
+export function vectorRanking(
+  db: Db,
+  vector: Float32Array,
+  limit: number,
+  filters?: SearchFilters,
+  exactMaxChunks = EXACT_FILTERED_MAX_CHUNKS,
+): Ranked[] {
   const toRanked = (near: Array<{ chunkId: number; distance: number }>): Ranked[] =>
     near.slice(0, limit).map((n) => ({ chunkId: n.chunkId, score: 1 - n.distance }));
   if (!hasFilters(filters)) return toRanked(knn(db, vector, limit));
-  // Filters apply after the nearest-neighbour pass: fetch more until enough pass, or all were seen.
   const f = filterSql(filters);
-  let total: number | null = null;
-  let fetch = Math.max(limit * 5, 50);
+  const allowed = chunksAllowed(db, f);
+  if (allowed === 0) return [];
+  // A narrow filter: its own chunks, exactly (cheaper than an index pass deep enough to find them).
+  if (allowed <= exactMaxChunks) return filteredExact(db, vector, limit, f);
+  // A wide one: the index's nearest, filtered after; as many as the filter's share needs, more if short.
+  const total = Math.max(allowed, chunksAllowed(db, null));
+  let fetch = Math.ceil((limit * total * 1.1) / allowed) + 10;
   for (;;) {
+    if (fetch >= total) return filteredExact(db, vector, limit, f);
     const near = knn(db, vector, fetch);
-    const allowed = new Set(
+    const allowedIds = new Set(
       (
         db
           .prepare(
@@ -161,11 +200,9 @@ export function vectorRanking(db: Db, vector: Float32Array, limit: number, filte
           .all(JSON.stringify(near.map((n) => n.chunkId)), ...f.params) as Array<{ id: number }>
       ).map((r) => r.id),
     );
-    const kept = near.filter((n) => allowed.has(n.chunkId));
+    const kept = near.filter((n) => allowedIds.has(n.chunkId));
     if (kept.length >= limit || near.length < fetch) return toRanked(kept);
-    total ??= (db.prepare('SELECT COUNT(*) AS n FROM chunks WHERE embedded = 1').get() as { n: number }).n;
-    if (fetch >= total) return toRanked(kept);
-    fetch *= 3;
+    fetch *= 2;
   }
 }
 
@@ -233,7 +270,22 @@ export function createSearchService(deps: {
     const vector =
       embedder && mode !== 'keyword' ? vectorRanking(db, await embedder.embedQuery(query), depth, opts.filters) : [];
     const queryCodes = new Set(extractCodes(query));
-    const chunks = getChunks(db, [...new Set([...keyword, ...vector].map((r) => r.chunkId))]);
+    const fused =
+      mode === 'hybrid'
+        ? fuseRankings(
+            [
+              { ranked: keyword, weight: settings.keywordWeight },
+              { ranked: vector, weight: 1 },
+            ],
+            settings.rrfK,
+          )
+        : new Map((mode === 'keyword' ? keyword : vector).map((r) => [r.chunkId, r.score]));
+    // Chunk rows are read for the top k only (hundreds of fused candidates cost more than the
+    // searches), except when the query names a code: its exact hits are boosted first.
+    const codeBoost = mode === 'hybrid' && queryCodes.size > 0;
+    const byScore = (m: Map<number, number>): number[] =>
+      [...m.entries()].sort((a, b) => b[1] - a[1]).map(([id]) => id);
+    const chunks = getChunks(db, codeBoost ? [...fused.keys()] : byScore(fused).slice(0, k));
     const docIds = [...new Set([...chunks.values()].map((c) => c.docId))];
     const docs = new Map(
       (
@@ -251,24 +303,15 @@ export function createSearchService(deps: {
       if (!c || !d) return false;
       return extractCodes(`${chunkContext(d.title, c.headingPath)}\n${c.text}`).some((code) => queryCodes.has(code));
     };
-    const fused =
-      mode === 'hybrid'
-        ? fuseRankings(
-            [
-              { ranked: keyword, weight: settings.keywordWeight },
-              { ranked: vector, weight: 1 },
-            ],
-            settings.rrfK,
-          )
-        : new Map((mode === 'keyword' ? keyword : vector).map((r) => [r.chunkId, r.score]));
-    if (mode === 'hybrid') {
+    if (codeBoost) {
       // An exact code or part-number hit counts as if it were ranked first in one more list.
       for (const id of fused.keys()) if (codeHit(id)) fused.set(id, (fused.get(id) ?? 0) + 1 / (settings.rrfK + 1));
     }
     const kwScore = new Map(keyword.map((r) => [r.chunkId, r.score]));
     const vecScore = new Map(vector.map((r) => [r.chunkId, r.score]));
     const ranked: RankedChunk[] = [];
-    for (const [chunkId, score] of [...fused.entries()].sort((a, b) => b[1] - a[1]).slice(0, k)) {
+    for (const chunkId of byScore(fused).slice(0, k)) {
+      const score = fused.get(chunkId) ?? 0;
       const chunk = chunks.get(chunkId);
       const doc = chunk ? docs.get(chunk.docId) : undefined;
       if (!chunk || !doc) continue;
