@@ -169,4 +169,17 @@ describe('issue 13.5: answers from real models', () => {
     });
     expect(faithfulness([extractive])).toBeNull();
   });
+
+  it('issue 13.5: an answer of only markers or a copied block header falls back to the extractive answer', async () => {
+    // What Qwen2.5-Coder-0.5B wrote for "E-203 伺服過載如何復位？" with two prompt wordings.
+    for (const reply of ['[1] [2][3]', '[1] Press-3 伺服故障處理 — E-203 伺服過載']) {
+      const r = await ask(reply, 'E-203 怎麼復位？').result;
+      expect(r.mode).toBe('extractive');
+      expect(r.notice).toMatch(/no answer of its own/);
+      expect(r.answer).toContain('復位鍵');
+    }
+    // A real sentence that mentions the heading's words is an answer.
+    const r = await ask('E-203 伺服過載時，先停機再按復位鍵三秒鐘 [1]。', 'E-203 怎麼復位？').result;
+    expect(r.mode).toBe('generative');
+  });
 });

@@ -25,7 +25,7 @@ import { analyseCitations } from './citations';
 import { contentTerms, extractiveAnswer, questionTerms } from './extractive';
 import { answerConfidence, type ConfidenceSignals } from './confidence';
 import { chunkHolding, sectionPassages } from './passages';
-import { buildUserPrompt, fitBlocks, toBlocks, type ContextBlock } from './prompt';
+import { buildUserPrompt, fitBlocks, renderBlock, toBlocks, type ContextBlock } from './prompt';
 import { termIdf } from '../search/term-stats';
 import { hazardTopics } from './safety';
 
@@ -199,6 +199,16 @@ function toTraditional(text: string): { text: string; converted: number } {
   let converted = 0;
   for (let i = 0; i < Math.min(out.length, text.length); i++) if (out[i] !== text[i]) converted++;
   return { text: out, converted };
+}
+
+const squashHeader = (s: string): string =>
+  normalizeForMatch(s.replace(/\[\d{1,3}\]|\(SAFETY RULE\)/g, '')).replace(/[\s—›·\-–:：]+/g, '');
+
+/** Whether a generated sentence is only (part of) a context block's header line: title, page, heading path. */
+export function isEchoedHeader(sentence: string, blocks: ContextBlock[]): boolean {
+  const s = squashHeader(sentence);
+  if (!s) return true;
+  return blocks.some((b) => squashHeader(renderBlock(b).split('\n')[0] ?? '').includes(s));
 }
 
 /** An answer cut by the token limit, up to its last complete sentence (and the markers after it). */
@@ -434,6 +444,13 @@ export function createAnswerService(deps: AnswerDeps): AnswerService {
           ? toLastSentence(written.text)
           : written.text;
       const analysis = analyseCitations(cut, new Map(fitted.kept.map((b) => [b.n, b.text])));
+      // A small model may write only markers ("[1] [2][3]") or copy a block's header line
+      // (Qwen2.5-Coder-0.5B did both): nothing to show as an answer, so quote the documents instead.
+      if (analysis.sentences.every((s) => isEchoedHeader(s.text, fitted.kept))) {
+        return extractive(
+          'The language model wrote no answer of its own (only block numbers or titles) — extractive answer instead.',
+        );
+      }
       const used = new Map<number, { supported: boolean; score: number }>();
       for (const c of analysis.sentences.flatMap((s) => s.checks)) {
         const prev = used.get(c.n);

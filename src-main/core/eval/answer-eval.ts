@@ -103,8 +103,11 @@ export async function runAnswerEval(opts: AnswerEvalOptions): Promise<AnswerEval
       answer: string;
       sentenceSupport: AnswerResult['sentenceSupport'];
       stopReason: string | null;
+      timings: AnswerResult['timings'];
     }> = [];
     opts.onProgress?.(`Answering ${queries.length} questions…`);
+    // Written as the answers come, so a long run with a real model can be read while it goes.
+    if (opts.detailsFile) fs.writeFileSync(opts.detailsFile, '');
     for (const q of queries) {
       const res = await fb.answers.ask(q.question);
       results.push(res);
@@ -143,10 +146,11 @@ export async function runAnswerEval(opts: AnswerEvalOptions): Promise<AnswerEval
           answer: res.answer,
           sentenceSupport: res.sentenceSupport,
           stopReason: res.stopReason,
+          timings: res.timings,
         });
+        if (opts.detailsFile) fs.appendFileSync(opts.detailsFile, `${JSON.stringify(details.at(-1))}\n`);
       }
     }
-    if (opts.detailsFile) fs.writeFileSync(opts.detailsFile, details.map((d) => JSON.stringify(d)).join('\n') + '\n');
     let unanswerable: AnswerEvalReport['unanswerable'] = null;
     if (negatives) {
       opts.onProgress?.(`Asking ${negatives.length} questions that have no answer here…`);
