@@ -8,7 +8,8 @@
  * (the same ones for every engine). The answer (one JSON line on stdout) holds per query the
  * latency and the top-k chunk ids, plus build time, size on disk and peak RSS.
  *
- * - fieldbook: the Fieldbook database the bench built (int8 index + float re-scoring, `knn`).
+ * - fieldbook: the Fieldbook database the bench built (`knn`: int8 scan in memory + float re-scoring; its
+ *   first query, which loads the int8 index, is the warm-up).
  * - lancedb-flat / lancedb-ivfpq: LanceDB 0.31 (devDependency, never used by the product) on
  *   the same vectors: a brute-force scan, and an IVF-PQ index with its default search settings.
  */
@@ -77,7 +78,7 @@ async function timed(
 async function fieldbook(req: PeerRequest, queries: Float32Array[]): Promise<PeerResult> {
   const store = openStore(req.dir);
   try {
-    const run = await timed('Fieldbook (int8 index, float re-score)', queries, (q) =>
+    const run = await timed('Fieldbook (int8 scan, float re-score)', queries, (q) =>
       knn(store.db, q, req.k).map((n) => n.chunkId),
     );
     return {

@@ -13,9 +13,13 @@ import { getChunks, storeStats, writeDocument } from '../../src-main/core/store/
 import {
   candidateCount,
   currentVectorSpace,
+  deleteVectors,
   ensureVectorSpace,
+  insertVector,
   knn,
   knnExact,
+  quantizeInt8,
+  VECTOR_INDEX_TABLE,
 } from '../../src-main/core/store/vectors';
 import { tempDir } from '../support/paths';
 import { writeTinyEmbedder } from '../support/tiny-embedder';
@@ -221,6 +225,33 @@ describe('issue 17: search stays exact as the library grows', () => {
         .map((n) => n.chunkId),
     );
     expect(wide.filter((r) => exactA.has(r.chunkId)).length / 50).toBeGreaterThanOrEqual(0.98);
+  });
+
+  it('takes the same int8 candidates in memory as sqlite-vec, and sees every change to the vectors', () => {
+    const v = randomVector();
+    const viaSqliteVec = db
+      .prepare(`SELECT rowid FROM ${VECTOR_INDEX_TABLE} WHERE embedding MATCH vec_int8(?) AND k = ?`)
+      .pluck()
+      .all(quantizeInt8(v), 40) as number[];
+    const exact = knnExact(db, v, 10).map((n) => n.chunkId);
+    expect(knn(db, v, 10).map((n) => n.chunkId)).toEqual(exact);
+    expect(exact.every((id) => viaSqliteVec.includes(id))).toBe(true);
+    // A chunk given the query's own vector is found first (same connection, after the index was loaded) …
+    const target = exact[9] as number;
+    deleteVectors(db, [target]);
+    insertVector(db, BigInt(target), v);
+    expect(knn(db, v, 1)[0]?.chunkId).toBe(target);
+    // … and no longer once its vector is deleted.
+    deleteVectors(db, [target]);
+    expect(knn(db, v, 10).map((n) => n.chunkId)).not.toContain(target);
+    // A change committed by another connection (the CLI while the app is open) is seen too.
+    const other = openStore(path.join(tmp.dir, 'home'));
+    try {
+      insertVector(other.db, BigInt(target), v);
+    } finally {
+      other.close();
+    }
+    expect(knn(db, v, 1)[0]?.chunkId).toBe(target);
   });
 
   it('finds the one relevant chunk when the question is made mostly of bigrams every chunk has (pruned query)', () => {
