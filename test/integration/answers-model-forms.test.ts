@@ -155,7 +155,7 @@ describe('issue 13.5: answers from real models', () => {
     expect(zh.sentenceSupport).toEqual({ sentences: 2, supported: 2, uncited: 0 });
     const tw = await ask('E-203 表示伺服馬達過載 [1]。', 'E-203 是什麼？').result;
     // Extractive and "not found" answers are not generated text and are left out.
-    const extractive = { ...tw, mode: 'extractive' as const, sentenceSupport: undefined };
+    const extractive = { ...tw, mode: 'extractive' as const, sentenceSupport: undefined, timings: {} };
     expect(faithfulness([en, zh, tw, extractive])).toEqual({
       answers: 3,
       sentences: 6,
@@ -165,6 +165,7 @@ describe('issue 13.5: answers from real models', () => {
       answersFullySupported: 0.6667, // zh and tw
       zhAnswers: 2,
       convertedToTraditional: 1,
+      fellBackToExtractive: 0,
       stopReasons: { eos: 3 },
     });
     expect(faithfulness([extractive])).toBeNull();
@@ -177,6 +178,9 @@ describe('issue 13.5: answers from real models', () => {
       expect(r.mode).toBe('extractive');
       expect(r.notice).toMatch(/no answer of its own/);
       expect(r.answer).toContain('復位鍵');
+      // The discarded generation's cost is kept, and the eval counts the fallback.
+      expect(r.timings.generationMs).toBe(2);
+      expect(faithfulness([r])).toMatchObject({ answers: 0, sentences: 0, fellBackToExtractive: 1 });
     }
     // A real sentence that mentions the heading's words is an answer.
     const r = await ask('E-203 伺服過載時，先停機再按復位鍵三秒鐘 [1]。', 'E-203 怎麼復位？').result;

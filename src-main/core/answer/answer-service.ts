@@ -211,6 +211,14 @@ export function isEchoedHeader(sentence: string, blocks: ContextBlock[]): boolea
   return blocks.some((b) => squashHeader(renderBlock(b).split('\n')[0] ?? '').includes(s));
 }
 
+function generationTimings(r: {
+  timeToFirstTokenMs: number | null;
+  totalMs: number;
+  tokens: number;
+}): Record<string, number | null> {
+  return { timeToFirstTokenMs: r.timeToFirstTokenMs, generationMs: r.totalMs, tokens: r.tokens };
+}
+
 /** An answer cut by the token limit, up to its last complete sentence (and the markers after it). */
 export function toLastSentence(text: string): string {
   const ends = [...text.matchAll(/[。！？!?]|\.(?=\s|$)|\n/gu)];
@@ -361,7 +369,7 @@ export function createAnswerService(deps: AnswerDeps): AnswerService {
       }
 
       // Extractive: the sections that answer the question, quoted whole with where they are from.
-      const extractive = (why: string | null): AnswerResult => {
+      const extractive = (why: string | null, generation: Record<string, number | null> = {}): AnswerResult => {
         const passages = sectionPassages(db, ordered.slice(0, EXTRACTIVE_CANDIDATES));
         const answer = extractiveAnswer(
           questionTerms(q, (terms) => termIdf(db, terms), inKb),
@@ -400,7 +408,8 @@ export function createAnswerService(deps: AnswerDeps): AnswerService {
           invalid: [],
           notice: why,
           stopReason: null,
-          timings: {},
+          // After a generation that was discarded: what it cost (the eval counts these fallbacks).
+          timings: generation,
         });
       };
 
@@ -435,7 +444,10 @@ export function createAnswerService(deps: AnswerDeps): AnswerService {
         return extractive(`${err instanceof Error ? err.message : String(err)} — extractive answer instead.`);
       }
       if (!result.text.trim()) {
-        return extractive(`The language model returned nothing (${result.stopReason}) — extractive answer instead.`);
+        return extractive(
+          `The language model returned nothing (${result.stopReason}) — extractive answer instead.`,
+          generationTimings(result),
+        );
       }
       const written = chinese ? toTraditional(result.text) : { text: result.text, converted: 0 };
       // Cut by the token or time limit (a CPU-starved model hits the time limit mid-sentence).
@@ -449,6 +461,7 @@ export function createAnswerService(deps: AnswerDeps): AnswerService {
       if (analysis.sentences.every((s) => isEchoedHeader(s.text, fitted.kept))) {
         return extractive(
           'The language model wrote no answer of its own (only block numbers or titles) — extractive answer instead.',
+          generationTimings(result),
         );
       }
       const used = new Map<number, { supported: boolean; score: number }>();

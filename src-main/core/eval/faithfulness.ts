@@ -21,6 +21,8 @@ export interface Faithfulness {
   /** Generated answers to Chinese questions, and how many of them were converted Simplified → Traditional. */
   zhAnswers: number;
   convertedToTraditional: number;
+  /** Generations discarded for an extractive answer (empty, or only block numbers / copied titles). */
+  fellBackToExtractive: number;
   /** Why generation stopped (eos, maxTokens, timeout, cancelled), over the generated answers. */
   stopReasons: Record<string, number>;
 }
@@ -29,10 +31,11 @@ export type FaithfulnessInput = Pick<AnswerResult, 'mode' | 'language' | 'timing
 
 const ratio = (n: number, d: number): number => (d === 0 ? 0 : Math.round((n / d) * 10_000) / 10_000);
 
-/** Over the generated answers among `results`; null when none was generated. */
+/** Over the generated answers among `results`; null when the model wrote nothing for any of them. */
 export function faithfulness(results: FaithfulnessInput[]): Faithfulness | null {
   const generated = results.filter((r) => r.mode === 'generative' && r.sentenceSupport);
-  if (generated.length === 0) return null;
+  const fellBack = results.filter((r) => r.mode === 'extractive' && typeof r.timings.generationMs === 'number');
+  if (generated.length === 0 && fellBack.length === 0) return null;
   let sentences = 0;
   let supported = 0;
   let uncited = 0;
@@ -62,6 +65,7 @@ export function faithfulness(results: FaithfulnessInput[]): Faithfulness | null 
     answersFullySupported: ratio(full, generated.length),
     zhAnswers: zh,
     convertedToTraditional: converted,
+    fellBackToExtractive: fellBack.length,
     stopReasons,
   };
 }
@@ -75,6 +79,6 @@ export function formatFaithfulness(f: Faithfulness): string[] {
       f.stopReasons,
     )
       .map(([k, n]) => `${k} ${n}`)
-      .join(', ')}`,
+      .join(', ')}; generations discarded for the extractive answer (no text of its own): ${f.fellBackToExtractive}`,
   ];
 }
