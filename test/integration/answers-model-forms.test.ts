@@ -186,4 +186,18 @@ describe('issue 13.5: answers from real models', () => {
     const r = await ask('E-203 伺服過載時，先停機再按復位鍵三秒鐘 [1]。', 'E-203 怎麼復位？').result;
     expect(r.mode).toBe('generative');
   });
+
+  it("issue 13.5: a marker leading a line cites the unmarked sentences after it (the context blocks' layout, copied)", async () => {
+    // Qwen2.5-Coder-0.5B on a DRCD question: "[1] 梵文 — 梵文" then the answer sentence, unmarked.
+    const r = await ask(
+      '[1] Press-3 伺服故障處理 — E-203 伺服過載\nE-203 表示伺服馬達過載，先停機再按復位鍵三秒鐘。',
+      'E-203 怎麼復位？',
+    ).result;
+    expect(r.mode).toBe('generative');
+    expect(r.citations.map((c) => [c.n, c.supported])).toEqual([[1, true]]);
+    expect(r.sentenceSupport).toMatchObject({ sentences: 2, uncited: 0 });
+    // A trailing marker cites only its own sentence: the next one stays uncited.
+    const t = await ask('E-203 表示伺服馬達過載 [1]。先停機再按復位鍵三秒鐘。', 'E-203 怎麼復位？').result;
+    expect(t.sentenceSupport).toEqual({ sentences: 2, supported: 1, uncited: 1 });
+  });
 });

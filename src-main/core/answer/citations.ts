@@ -41,20 +41,35 @@ export function normalizeMarkers(answer: string): string {
   });
 }
 
-/** Split an answer into sentences, keeping the [n] markers that follow a sentence end. */
+function markerNumbers(text: string): number[] {
+  const cites: number[] = [];
+  for (const m of text.matchAll(MARKER_RE)) {
+    for (const n of (m[1] as string).split(/[,，、\s]+/)) if (n) cites.push(Number(n));
+  }
+  return [...new Set(cites)];
+}
+
+/**
+ * Split an answer into sentences, keeping the [n] markers that follow a sentence end. A marker
+ * that leads a line ("[1] Title — heading" then the text, as the context blocks are laid out;
+ * Qwen2.5-Coder-0.5B writes this) cites the sentences after it that carry no marker of their own,
+ * up to the next leading marker.
+ */
 export function answerSentences(answer: string): CitedSentence[] {
   const parts = answer
     .replace(/\r/g, '')
     .split(/(?<=[。！？!?])(?!\s*\[)|(?<=[.])(?=\s+(?!\[))|\n+/u)
-    .map((s) => s.trim())
-    .filter((s) => s.replace(MARKER_RE, '').trim().length > 1);
-  return parts.map((text) => {
-    const cites: number[] = [];
-    for (const m of text.matchAll(MARKER_RE)) {
-      for (const n of (m[1] as string).split(/[,，、\s]+/)) if (n) cites.push(Number(n));
-    }
-    return { text, cites: [...new Set(cites)] };
-  });
+    .map((s) => s.trim());
+  const out: CitedSentence[] = [];
+  let carry: number[] = [];
+  for (const text of parts) {
+    const own = markerNumbers(text);
+    const leading = /^(?:\[\d{1,3}(?:\s*[,，、]\s*\d{1,3})*\]\s*)+/.exec(text);
+    if (leading) carry = markerNumbers(leading[0]);
+    if (text.replace(MARKER_RE, '').trim().length <= 1) continue;
+    out.push({ text, cites: own.length ? own : carry });
+  }
+  return out;
 }
 
 /** Share of the sentence's content terms found in the passage (0..1); a quoted span counts as full support. */
