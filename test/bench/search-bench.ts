@@ -26,7 +26,15 @@ import { CorpusLine, EvalQueryLine, readJsonl } from '../../src-main/core/eval/e
 import { createSearchService, type SearchFilters, type SearchMode } from '../../src-main/core/search/search-service';
 import { openStore, type Db } from '../../src-main/core/store/db';
 import { writeDocument } from '../../src-main/core/store/documents';
-import { ensureVectorSpace, knn, knnExact, quantizeInt8, VECTOR_INDEX_TABLE } from '../../src-main/core/store/vectors';
+import {
+  deleteVectors,
+  ensureVectorSpace,
+  insertVector,
+  knn,
+  knnExact,
+  quantizeInt8,
+  VECTOR_INDEX_TABLE,
+} from '../../src-main/core/store/vectors';
 import { buildKeywordQuery } from '../../src-main/core/text/terms';
 import { evalDir, repoRoot } from '../support/paths';
 import type { PeerRequest, PeerResult } from './vector-peer';
@@ -293,6 +301,18 @@ async function benchSize(size: number, opts: SearchBenchOptions, pool: string[],
   const ours = queryVectors.map((q) => knn(db, q, K).map((n) => n.chunkId));
   console.log(`vector index recall@10 vs exact: ${recallAtK(ours, exact).toFixed(3)} (random vectors: the worst case)`);
   console.log(`  ${deepRecall(db, queryVectors.slice(0, 50))}`);
+  // Re-embedding 1,000 chunks (their vectors deleted and written again, the same ones): the next search
+  // applies the 2,000 noted changes to the in-memory index instead of loading it again.
+  const changed = Array.from({ length: Math.min(1000, size) }, (_, i) => Math.floor((i * size) / 1000) + 1);
+  db.transaction(() => {
+    deleteVectors(db, changed);
+    for (const id of changed) insertVector(db, BigInt(id), vectors[id - 1] as Float32Array);
+  })();
+  const tApply = performance.now();
+  knn(db, queryVectors[0] as Float32Array, K);
+  console.log(
+    `first search after re-embedding ${changed.length} chunks: ${(performance.now() - tApply).toFixed(0)} ms`,
+  );
   store.close();
 
   if (opts.lancedb) {

@@ -18,6 +18,7 @@ import {
   insertVector,
   knn,
   knnExact,
+  memoryIndexLoads,
   quantizeInt8,
   VECTOR_INDEX_TABLE,
 } from '../../src-main/core/store/vectors';
@@ -237,13 +238,24 @@ describe('issue 17: search stays exact as the library grows', () => {
     expect(knn(db, v, 10).map((n) => n.chunkId)).toEqual(exact);
     expect(exact.every((id) => viaSqliteVec.includes(id))).toBe(true);
     // A chunk given the query's own vector is found first (same connection, after the index was loaded) …
+    const loads = memoryIndexLoads();
     const target = exact[9] as number;
     deleteVectors(db, [target]);
     insertVector(db, BigInt(target), v);
     expect(knn(db, v, 1)[0]?.chunkId).toBe(target);
-    // … and no longer once its vector is deleted.
+    // … and no longer once its vector is deleted; both applied to the index in memory, not loaded again.
     deleteVectors(db, [target]);
     expect(knn(db, v, 10).map((n) => n.chunkId)).not.toContain(target);
+    expect(memoryIndexLoads()).toBe(loads);
+    // An insert whose transaction rolls back is not seen (the index is loaded again).
+    expect(() =>
+      db.transaction(() => {
+        insertVector(db, BigInt(target), v);
+        throw new Error('rolled back');
+      })(),
+    ).toThrow('rolled back');
+    expect(knn(db, v, 10).map((n) => n.chunkId)).not.toContain(target);
+    expect(memoryIndexLoads()).toBe(loads + 1);
     // A change committed by another connection (the CLI while the app is open) is seen too.
     const other = openStore(path.join(tmp.dir, 'home'));
     try {

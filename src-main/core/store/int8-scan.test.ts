@@ -39,5 +39,9 @@ describe('Int8Matrix: the in-memory int8 scan (WebAssembly SIMD)', () => {
     expect(matrix.nearest(Buffer.from(query.buffer), 7, even)).toEqual(bruteForce(rows, query, 7, even));
     expect(matrix.nearest(query, 100)).toEqual(bruteForce(rows, query, 100));
     expect(matrix.nearest(query, 0)).toEqual([]);
+    matrix.remove(new Set([1, 2, 3]));
+    expect(matrix.dead).toBe(3);
+    const rest = (id: number): boolean => id > 3;
+    expect(matrix.nearest(query, 10)).toEqual(bruteForce(rows, query, 10, rest));
   });
 });

@@ -156,6 +156,7 @@ export class Int8Matrix {
   private ids: Float64Array;
   private norms: Int32Array;
   private count = 0;
+  private removed = 0;
 
   private constructor(
     module: WebAssembly.Module,
@@ -179,6 +180,22 @@ export class Int8Matrix {
 
   get size(): number {
     return this.count;
+  }
+
+  /** Rows removed (still scanned, never returned) since the matrix was built. */
+  get dead(): number {
+    return this.removed;
+  }
+
+  /** Remove the rows of these ids (they stay in memory, marked, until the matrix is built again). */
+  remove(ids: ReadonlySet<number>): void {
+    if (ids.size === 0) return;
+    for (let r = 0; r < this.count; r++) {
+      if (ids.has(this.ids[r] as number)) {
+        this.ids[r] = -1;
+        this.removed++;
+      }
+    }
   }
 
   /** Bytes of memory held. */
@@ -263,7 +280,8 @@ export class Int8Matrix {
     for (let r = 0; r < this.count; r++) {
       const d = (this.norms[r] as number) - 2 * (dots[r] as number);
       if (size === k && d >= (heapD[0] as number)) continue;
-      if (accept && !accept(this.ids[r] as number)) continue;
+      const id = this.ids[r] as number;
+      if (id < 0 || (accept && !accept(id))) continue;
       if (size < k) {
         let c = size++;
         heapD[c] = d;

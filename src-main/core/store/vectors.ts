@@ -134,18 +134,17 @@ export function fromBlob(b: Buffer): Float32Array {
   return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
 }
 
-function insertIndexRow(db: Db, chunkId: bigint, vector: Float32Array): void {
-  db.prepare(`INSERT INTO ${VECTOR_INDEX_TABLE}(rowid, embedding) VALUES (?, vec_int8(?))`).run(
-    chunkId,
-    quantizeInt8(vector),
-  );
+function insertIndexRow(db: Db, chunkId: bigint, vector: Float32Array): Buffer {
+  const codes = quantizeInt8(vector);
+  db.prepare(`INSERT INTO ${VECTOR_INDEX_TABLE}(rowid, embedding) VALUES (?, vec_int8(?))`).run(chunkId, codes);
+  return codes;
 }
 
 export function insertVector(db: Db, chunkId: bigint, vector: Float32Array): void {
-  touched(db);
   db.prepare('INSERT OR REPLACE INTO chunk_vectors(chunk_id, embedding) VALUES (?, ?)').run(chunkId, toBlob(vector));
   // While a rebuild is pending the floats are enough: the rebuild indexes them.
-  if (!rebuildPending(db)) insertIndexRow(db, chunkId, vector);
+  if (rebuildPending(db)) touched(db);
+  else noted(db, Number(chunkId), insertIndexRow(db, chunkId, vector));
 }
 
 /** The float vectors of the given chunks (same order), null where a chunk has none. */
@@ -159,12 +158,13 @@ export function vectorsOf(db: Db, chunkIds: number[]): Array<Float32Array | null
 
 export function deleteVectors(db: Db, chunkIds: number[]): void {
   if (chunkIds.length === 0 || !currentVectorSpace(db)) return;
-  touched(db);
   const del = db.prepare('DELETE FROM chunk_vectors WHERE chunk_id = ?');
   const delIndex = vectorTableExists(db) ? db.prepare(`DELETE FROM ${VECTOR_INDEX_TABLE} WHERE rowid = ?`) : null;
+  if (!delIndex) touched(db);
   for (const id of chunkIds) {
     del.run(BigInt(id));
     delIndex?.run(BigInt(id));
+    if (delIndex) noted(db, id, null);
   }
 }
 
@@ -231,23 +231,60 @@ const VEC0_MAX_K = 4096;
 
 /**
  * The int8 index in memory (`Int8Matrix`: a WebAssembly SIMD scan, several times faster than
- * sqlite-vec's, same order), loaded from the vec0 table on the first search and again after any
- * change: one made through this module on this connection (`touched`) or committed by another
- * connection (`PRAGMA data_version`). It holds one byte per dimension per vector (38 MB per 100k
- * 384-d chunks). Not used inside a transaction, which could still roll back what it would load.
+ * sqlite-vec's, same order), loaded from the vec0 table on the first search. Vectors inserted or
+ * deleted through this module on this connection are noted and applied at the next search once
+ * the table shows them committed as noted (a rolled-back transaction does not, and the index is
+ * loaded again); any other change (a new vector space, a rebuild, a commit by another connection:
+ * `PRAGMA data_version`) loads it again. It holds one byte per dimension per vector (38 MB per 100k
+ * 384-d chunks). Not used inside a transaction.
  */
 interface MemoryIndex {
   generation: number;
   dataVersion: number;
   matrix: Int8Matrix;
+  /** Changes since `generation`, in order: the new codes of an id, or null when deleted. */
+  changes: Array<{ id: number; codes: Buffer | null }>;
 }
 const memoryIndexes = new WeakMap<Db, MemoryIndex>();
 const generations = new WeakMap<Db, number>();
+/** More noted changes than this, or removed rows above a quarter of the index: load it again instead. */
+const MAX_NOTED_CHANGES = 100_000;
+let fullLoads = 0;
 
-/** Vectors of this connection changed: the in-memory index is loaded again when next needed. */
+/** How many times an in-memory index was loaded whole (tests, bench). */
+export function memoryIndexLoads(): number {
+  return fullLoads;
+}
+
+/** Vectors of this connection changed in a way not noted: the in-memory index is loaded again when next needed. */
 function touched(db: Db): void {
   generations.set(db, (generations.get(db) ?? 0) + 1);
   memoryIndexes.delete(db);
+}
+
+/** One vector of this connection inserted (its int8 codes) or deleted (null). */
+function noted(db: Db, id: number, codes: Buffer | null): void {
+  generations.set(db, (generations.get(db) ?? 0) + 1);
+  const index = memoryIndexes.get(db);
+  if (!index) return;
+  if (index.changes.length >= MAX_NOTED_CHANGES) memoryIndexes.delete(db);
+  else index.changes.push({ id, codes });
+}
+
+/** Apply the noted changes if the table holds exactly their outcome; false when it does not (rolled back). */
+function applyNoted(db: Db, index: MemoryIndex): boolean {
+  const outcome = new Map<number, Buffer | null>();
+  for (const c of index.changes) outcome.set(c.id, c.codes);
+  if (index.matrix.dead + outcome.size > index.matrix.size / 4 + 1000) return false;
+  const stored = db.prepare(`SELECT embedding FROM ${VECTOR_INDEX_TABLE} WHERE rowid = ?`).pluck();
+  for (const [id, codes] of outcome) {
+    const row = stored.get(BigInt(id)) as Buffer | undefined;
+    if (codes === null ? row !== undefined : !row || !row.equals(codes)) return false;
+  }
+  index.matrix.remove(new Set(outcome.keys()));
+  for (const [id, codes] of outcome) if (codes) index.matrix.add(id, codes);
+  index.changes = [];
+  return true;
 }
 
 function memoryIndex(db: Db, dim: number): Int8Matrix | null {
@@ -255,9 +292,14 @@ function memoryIndex(db: Db, dim: number): Int8Matrix | null {
   const generation = generations.get(db) ?? 0;
   const dataVersion = db.pragma('data_version', { simple: true }) as number;
   const cached = memoryIndexes.get(db);
-  if (cached && cached.generation === generation && cached.dataVersion === dataVersion && cached.matrix.dim === dim) {
-    return cached.matrix;
+  if (cached && cached.dataVersion === dataVersion && cached.matrix.dim === dim) {
+    if (cached.generation === generation) return cached.matrix;
+    if (applyNoted(db, cached)) {
+      cached.generation = generation;
+      return cached.matrix;
+    }
   }
+  fullLoads++;
   const count = db.prepare('SELECT COUNT(*) FROM chunk_vectors').pluck().get() as number;
   let matrix = Int8Matrix.create(dim, count);
   if (!matrix) return null;
@@ -269,7 +311,7 @@ function memoryIndex(db: Db, dim: number): Int8Matrix | null {
       matrix.add(Number(rowid), codes);
     }
   }
-  memoryIndexes.set(db, { generation, dataVersion, matrix });
+  memoryIndexes.set(db, { generation, dataVersion, matrix, changes: [] });
   return matrix;
 }
 
