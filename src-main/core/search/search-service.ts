@@ -7,7 +7,7 @@ import type { Embedder } from '../embed/embedder';
 import type { Box, DocType } from '../domain';
 import type { Db } from '../store/db';
 import { chunkContext, getChunks, SENSITIVITY_LEVELS, type ChunkRecord, type Sensitivity } from '../store/documents';
-import { currentVectorSpace, knn } from '../store/vectors';
+import { candidateCount, currentVectorSpace, knn, knnOrNull } from '../store/vectors';
 import { makeSnippet } from '../text/snippet';
 import { buildKeywordQuery, extractCodes, pruneCommonTerms, type KeywordQuery } from '../text/terms';
 import { chunkCount, termIdf } from './term-stats';
@@ -184,25 +184,26 @@ export function vectorRanking(
   if (allowed === 0) return [];
   // A narrow filter: its own chunks, exactly (cheaper than an index pass deep enough to find them).
   if (allowed <= exactMaxChunks) return filteredExact(db, vector, limit, f);
-  // A wide one: the index's nearest, filtered after; as many as the filter's share needs, more if short.
+  // A wide one: the index's nearest, filtered before re-scoring; as many as the filter's share needs, more if short.
   const total = Math.max(allowed, chunksAllowed(db, null));
-  let fetch = Math.ceil((limit * total * 1.1) / allowed) + 10;
-  for (;;) {
-    if (fetch >= total) return filteredExact(db, vector, limit, f);
-    const near = knn(db, vector, fetch);
-    const allowedIds = new Set(
+  const allow = (ids: number[]): ReadonlySet<number> =>
+    new Set(
       (
         db
           .prepare(
             `SELECT c.id FROM chunks c JOIN documents d ON d.id = c.doc_id
              WHERE c.id IN (SELECT value FROM json_each(?)) AND ${f.sql}`,
           )
-          .all(JSON.stringify(near.map((n) => n.chunkId)), ...f.params) as Array<{ id: number }>
+          .all(JSON.stringify(ids), ...f.params) as Array<{ id: number }>
       ).map((r) => r.id),
     );
-    const kept = near.filter((n) => allowedIds.has(n.chunkId));
-    if (kept.length >= limit || near.length < fetch) return toRanked(kept);
-    fetch *= 2;
+  let candidates = candidateCount(Math.ceil((limit * total * 1.1) / allowed) + 10);
+  for (;;) {
+    if (candidates >= total) return filteredExact(db, vector, limit, f);
+    const near = knnOrNull(db, vector, limit, { candidates, allow });
+    if (!near) return filteredExact(db, vector, limit, f);
+    if (near.length >= limit) return toRanked(near);
+    candidates *= 2;
   }
 }
 

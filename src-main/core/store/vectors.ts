@@ -357,20 +357,51 @@ function loadFromChunks(db: Db, matrix: Int8Matrix, dim: number): boolean {
  * the exact float scan while the index is being rebuilt, or, without the in-memory index, when
  * more candidates are wanted than sqlite-vec returns at once.
  */
-export function knn(db: Db, vector: Float32Array, k: number): Array<{ chunkId: number; distance: number }> {
+export interface KnnOptions {
+  /** int8 candidates to take (default `candidateCount(k)`). */
+  candidates?: number;
+  /**
+   * Of the candidate ids, those that may be returned (a filter), applied before re-scoring.
+   * Returns null when the exact fallback would be needed (then the caller filters otherwise).
+   */
+  allow?: (ids: number[]) => ReadonlySet<number>;
+}
+
+export function knn(
+  db: Db,
+  vector: Float32Array,
+  k: number,
+  opts: KnnOptions = {},
+): Array<{ chunkId: number; distance: number }> {
+  return knnOrNull(db, vector, k, opts) ?? knnExact(db, vector, k);
+}
+
+/**
+ * `knn` without the exact fallback: null while the index is being rebuilt, or, without the
+ * in-memory index, when more candidates are wanted than sqlite-vec returns at once.
+ */
+export function knnOrNull(
+  db: Db,
+  vector: Float32Array,
+  k: number,
+  opts: KnnOptions = {},
+): Array<{ chunkId: number; distance: number }> | null {
   const space = currentVectorSpace(db);
-  if (!space) return [];
-  if (k <= 0) return [];
-  const want = candidateCount(k);
-  if (rebuildPending(db)) return knnExact(db, vector, k);
+  if (!space || k <= 0) return [];
+  const want = opts.candidates ?? candidateCount(k);
+  if (rebuildPending(db)) return null;
   const memory = memoryIndex(db, space.dim);
-  if (!memory && want > VEC0_MAX_K) return knnExact(db, vector, k);
-  const candidates = memory
+  if (!memory && want > VEC0_MAX_K) return null;
+  let candidates = memory
     ? memory.nearest(quantizeInt8(vector), want)
     : (db
         .prepare(`SELECT rowid FROM ${VECTOR_INDEX_TABLE} WHERE embedding MATCH vec_int8(?) AND k = ?`)
         .pluck()
         .all(quantizeInt8(vector), want) as number[]);
+  if (opts.allow) {
+    const allowed = opts.allow(candidates);
+    candidates = candidates.filter((id) => allowed.has(id));
+  }
   const rows = db
     .prepare('SELECT chunk_id, embedding FROM chunk_vectors WHERE chunk_id IN (SELECT value FROM json_each(?))')
     .all(JSON.stringify(candidates)) as Array<{ chunk_id: number; embedding: Buffer }>;
