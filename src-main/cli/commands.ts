@@ -80,8 +80,10 @@ Usage: fieldbook <command> [options]   (from a checkout: npm run fieldbook -- <c
                          retrieval quality (Recall@1/5/10, MRR@10, nDCG@10) per search mode
   eval answers --corpus C.jsonl --queries Q.jsonl [--unanswerable U.jsonl] [--llm FILE.gguf] [--details OUT.jsonl]
                          answer quality: cited evidence, citation precision, "not found" rate, confidence calibration
-  eval answers --procedures test/eval/procedures.jsonl [--corpus-dir ../shared/corpus]
+  eval answers --procedures test/eval/procedures.jsonl [--corpus-dir ../shared/corpus] [--limit N] [--details OUT.jsonl]
                          procedure answers: step recall, steps in order, safety-condition recall, citation precision
+                         with --llm: faithfulness (sentences supported by their cited block), zh-TW conversions;
+                         --llm-timeout S and --max-answer-tokens N for slow CPUs
   eval followups --corpus C.jsonl --queries MULTITURN.jsonl [--unrelated Q.jsonl …]
                          follow-up detection: multi-turn retrieval, unrelated questions wrongly joined
 
