@@ -139,6 +139,7 @@ export function openFieldbook(opts: FieldbookOptions = {}): Fieldbook {
     },
     async close() {
       parsers.close();
+      await search.close();
       await llm.unload();
       await embedding.unload();
       store.close();

@@ -7,7 +7,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openFieldbook, type Fieldbook } from '../../src-main/core/fieldbook';
-import { indexKeywordQuery, keywordRanking, vectorRanking } from '../../src-main/core/search/search-service';
+import { DEFAULT_SETTINGS } from '../../src-main/core/config';
+import type { Embedder } from '../../src-main/core/embed/embedder';
+import {
+  createSearchService,
+  indexKeywordQuery,
+  keywordRanking,
+  vectorRanking,
+  type Ranking,
+  type SearchOptions,
+} from '../../src-main/core/search/search-service';
 import { openStore } from '../../src-main/core/store/db';
 import { getChunks, storeStats, writeDocument } from '../../src-main/core/store/documents';
 import {
@@ -264,6 +273,39 @@ describe('issue 17: search stays exact as the library grows', () => {
       other.close();
     }
     expect(knn(db, v, 1)[0]?.chunkId).toBe(target);
+  });
+
+  it('runs the keyword half in a read worker in a large library, with the same results as on this thread', async () => {
+    const queryVector = randomVector();
+    const embedder: Embedder = {
+      id: 'random-384',
+      name: 'random',
+      dim,
+      embedQuery: async () => queryVector,
+      embedPassages: async () => [],
+      dispose: async () => undefined,
+    };
+    const deps = { db, getEmbedder: async () => embedder, settings: () => DEFAULT_SETTINGS.search };
+    const here = createSearchService({ ...deps, keywordWorkerFromChunks: Infinity });
+    const inWorker = createSearchService({ ...deps, keywordWorkerFromChunks: 1000 });
+    const ids = (r: Ranking): number[] => r.ranked.map((c) => c.chunk.id);
+    try {
+      const cases: Array<[string, SearchOptions]> = [
+        [`${common}，伺服過載怎麼復位？`, { k: 20, mode: 'keyword' }],
+        [`${common}，伺服過載怎麼復位？`, { k: 20, mode: 'hybrid' }],
+        ['第 7-42 段 伺服', { k: 20, mode: 'hybrid', filters: { tags: { line: 'A' } } }],
+      ];
+      for (const [query, opts] of cases) {
+        const expected = await here.rank(query, opts);
+        expect(expected.ranked.length).toBeGreaterThan(0);
+        expect(ids(await inWorker.rank(query, opts))).toEqual(ids(expected));
+      }
+      expect(here.keywordInWorker).toBe(0);
+      expect(inWorker.keywordInWorker).toBe(cases.length);
+    } finally {
+      await here.close();
+      await inWorker.close();
+    }
   });
 
   it('finds the one relevant chunk when the question is made mostly of bigrams every chunk has (pruned query)', () => {

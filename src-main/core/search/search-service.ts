@@ -8,9 +8,17 @@ import type { Box, DocType } from '../domain';
 import type { Db } from '../store/db';
 import { chunkContext, getChunks, SENSITIVITY_LEVELS, type ChunkRecord, type Sensitivity } from '../store/documents';
 import { candidateCount, currentVectorSpace, knn, knnOrNull } from '../store/vectors';
+import { createReadWorker, type ReadWorker } from '../store/read-worker';
 import { makeSnippet } from '../text/snippet';
-import { buildKeywordQuery, extractCodes, pruneCommonTerms, type KeywordQuery } from '../text/terms';
-import { chunkCount, termIdf } from './term-stats';
+import {
+  buildKeywordQuery,
+  DEFAULT_TERM_PRUNING,
+  extractCodes,
+  pruneCommonTerms,
+  type KeywordQuery,
+  type TermPruning,
+} from '../text/terms';
+import { chunkCount, termIdf, termMatches } from './term-stats';
 
 export type SearchMode = 'keyword' | 'vector' | 'hybrid';
 
@@ -68,6 +76,9 @@ export interface SearchService {
   rank(query: string, opts?: SearchOptions): Promise<Ranking>;
   /** Ranked chunks as hits with highlighted snippets (UI, CLI). */
   search(query: string, opts?: SearchOptions): Promise<SearchResponse>;
+  /** Keyword searches that ran in the read worker (see `keywordWorkerFromChunks`). */
+  readonly keywordInWorker: number;
+  close(): Promise<void>;
 }
 
 interface Ranked {
@@ -112,33 +123,51 @@ function hasFilters(f: SearchFilters | undefined): boolean {
 /** Below this many chunks every query term is kept (pruning is for speed, and small libraries are fast anyway). */
 const PRUNE_FROM_CHUNKS = 1000;
 
-/** The keyword query for the index: common terms pruned by their idf in this library (see `pruneCommonTerms`). */
-export function indexKeywordQuery(db: Db, query: string): KeywordQuery {
-  return buildKeywordQuery(query, (terms) => {
-    const idf = termIdf(db, terms);
-    return chunkCount(db) >= PRUNE_FROM_CHUNKS ? pruneCommonTerms(terms, idf) : terms;
-  });
+/**
+ * The keyword query for the index: common terms pruned by their idf in this library, and the
+ * kept ones within a budget of matching chunks (see `pruneCommonTerms`).
+ */
+export function indexKeywordQuery(db: Db, query: string, limits: TermPruning = DEFAULT_TERM_PRUNING): KeywordQuery {
+  return buildKeywordQuery(query, (terms) =>
+    chunkCount(db) >= PRUNE_FROM_CHUNKS
+      ? pruneCommonTerms(terms, termIdf(db, terms), limits, termMatches(db, terms))
+      : terms,
+  );
 }
 
-export function keywordRanking(db: Db, query: string, limit: number, filters?: SearchFilters): Ranked[] {
+/** A keyword search as one read-only statement, or null when the query has no searchable term. */
+interface KeywordStatement {
+  sql: string;
+  params: unknown[];
+}
+
+function keywordStatement(db: Db, query: string, limit: number, filters?: SearchFilters): KeywordStatement | null {
   const q = indexKeywordQuery(db, query);
-  if (!q.match) return [];
+  if (!q.match) return null;
   // `rank` is the index's configured BM25 (migration 15): FTS5 orders by it before any join.
-  const rows = (
-    hasFilters(filters)
-      ? db
-          .prepare(
-            `SELECT c.id AS id, chunk_fts.rank AS score
-             FROM chunk_fts JOIN chunks c ON c.id = chunk_fts.rowid JOIN documents d ON d.id = c.doc_id
-             WHERE chunk_fts MATCH ? AND ${filterSql(filters).sql}
-             ORDER BY chunk_fts.rank LIMIT ?`,
-          )
-          .all(q.match, ...filterSql(filters).params, limit)
-      : db
-          .prepare('SELECT rowid AS id, rank AS score FROM chunk_fts WHERE chunk_fts MATCH ? ORDER BY rank LIMIT ?')
-          .all(q.match, limit)
-  ) as Array<{ id: number; score: number }>;
-  return rows.map((r) => ({ chunkId: r.id, score: -r.score }));
+  if (!hasFilters(filters)) {
+    return {
+      sql: 'SELECT rowid AS id, rank AS score FROM chunk_fts WHERE chunk_fts MATCH ? ORDER BY rank LIMIT ?',
+      params: [q.match, limit],
+    };
+  }
+  const f = filterSql(filters);
+  return {
+    sql: `SELECT c.id AS id, chunk_fts.rank AS score
+          FROM chunk_fts JOIN chunks c ON c.id = chunk_fts.rowid JOIN documents d ON d.id = c.doc_id
+          WHERE chunk_fts MATCH ? AND ${f.sql}
+          ORDER BY chunk_fts.rank LIMIT ?`,
+    params: [q.match, ...f.params, limit],
+  };
+}
+
+type KeywordRow = { id: number; score: number };
+
+const keywordRanked = (rows: KeywordRow[]): Ranked[] => rows.map((r) => ({ chunkId: r.id, score: -r.score }));
+
+export function keywordRanking(db: Db, query: string, limit: number, filters?: SearchFilters): Ranked[] {
+  const st = keywordStatement(db, query, limit, filters);
+  return st ? keywordRanked(db.prepare(st.sql).all(...st.params) as KeywordRow[]) : [];
 }
 
 /** A filter that leaves at most this many chunks is searched exactly on their floats, without the index. */
@@ -241,12 +270,33 @@ export interface Ranking {
   ranked: RankedChunk[];
 }
 
+/**
+ * From this many chunks, hybrid and keyword searches run the keyword statement in a read worker
+ * (`store/read-worker.ts`), overlapping the query embedding and the vector scan on this thread;
+ * below it the keyword half takes a few milliseconds and runs here.
+ */
+export const KEYWORD_WORKER_FROM_CHUNKS = 50_000;
+
 export function createSearchService(deps: {
   db: Db;
   getEmbedder: () => Promise<Embedder | null>;
   settings: () => SearchSettings;
+  /** Override of `KEYWORD_WORKER_FROM_CHUNKS` (tests). */
+  keywordWorkerFromChunks?: number;
 }): SearchService {
   const { db } = deps;
+  const workerFrom = deps.keywordWorkerFromChunks ?? KEYWORD_WORKER_FROM_CHUNKS;
+  let reader: ReadWorker | null = null;
+
+  /** The keyword ranking, from the read worker in a large library (this thread if the worker fails). */
+  function keywordRankingSoon(query: string, limit: number, filters?: SearchFilters): Promise<Ranked[]> {
+    const st = keywordStatement(db, query, limit, filters);
+    if (!st) return Promise.resolve([]);
+    const here = (): Ranked[] => keywordRanked(db.prepare(st.sql).all(...st.params) as KeywordRow[]);
+    if (db.memory || chunkCount(db) < workerFrom) return Promise.resolve(here());
+    reader ??= createReadWorker(db.name);
+    return reader.all<KeywordRow>(st.sql, st.params).then(keywordRanked, here);
+  }
 
   async function rank(query: string, opts: SearchOptions = {}): Promise<Ranking> {
     const settings = deps.settings();
@@ -267,9 +317,13 @@ export function createSearchService(deps: {
       }
     }
     const depth = mode === 'hybrid' ? Math.max(k, settings.fusionDepth) : k;
-    const keyword = mode !== 'vector' ? keywordRanking(db, query, depth, opts.filters) : [];
+    // The keyword half first: in a large library it runs in the read worker during the vector half.
+    const keywordSoon = mode !== 'vector' ? keywordRankingSoon(query, depth, opts.filters) : Promise.resolve([]);
+    // Awaited below; a failure of the vector half must not leave it unhandled.
+    keywordSoon.catch(() => undefined);
     const vector =
       embedder && mode !== 'keyword' ? vectorRanking(db, await embedder.embedQuery(query), depth, opts.filters) : [];
+    const keyword = await keywordSoon;
     const queryCodes = new Set(extractCodes(query));
     const fused =
       mode === 'hybrid'
@@ -330,6 +384,13 @@ export function createSearchService(deps: {
 
   return {
     rank,
+    get keywordInWorker() {
+      return reader?.answered ?? 0;
+    },
+    async close() {
+      await reader?.close();
+      reader = null;
+    },
     async search(query, opts = {}) {
       const ranking = await rank(query, opts);
       const terms = buildKeywordQuery(query).terms;

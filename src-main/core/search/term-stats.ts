@@ -4,7 +4,7 @@
  */
 import type { Db } from '../store/db';
 
-const cache = new WeakMap<Db, { chunks: number; idf: Map<string, number> }>();
+const cache = new WeakMap<Db, { chunks: number; matches: Map<string, number> }>();
 
 function quote(term: string): string {
   return `"${term.replace(/"/g, '""')}"`;
@@ -15,24 +15,31 @@ export function chunkCount(db: Db): number {
   return (db.prepare('SELECT COUNT(*) AS n FROM chunks').get() as { n: number }).n;
 }
 
-/** BM25-style idf per term: rare terms weigh more than common ones. */
-export function termIdf(db: Db, terms: string[]): Map<string, number> {
+/** Chunks each term occurs in (its document frequency). */
+export function termMatches(db: Db, terms: string[]): Map<string, number> {
   const chunks = chunkCount(db);
   let entry = cache.get(db);
   if (!entry || entry.chunks !== chunks) {
-    entry = { chunks, idf: new Map() };
+    entry = { chunks, matches: new Map() };
     cache.set(db, entry);
   }
   const count = db.prepare('SELECT COUNT(*) AS n FROM chunk_fts WHERE chunk_fts MATCH ?');
   const out = new Map<string, number>();
   for (const t of terms) {
-    let idf = entry.idf.get(t);
-    if (idf === undefined) {
-      const df = (count.get(`body : ${quote(t)}`) as { n: number }).n;
-      idf = Math.log(1 + (chunks - df + 0.5) / (df + 0.5));
-      entry.idf.set(t, idf);
+    let df = entry.matches.get(t);
+    if (df === undefined) {
+      df = (count.get(`body : ${quote(t)}`) as { n: number }).n;
+      entry.matches.set(t, df);
     }
-    out.set(t, idf);
+    out.set(t, df);
   }
   return out;
+}
+
+/** BM25-style idf per term: rare terms weigh more than common ones. */
+export function termIdf(db: Db, terms: string[]): Map<string, number> {
+  const chunks = chunkCount(db);
+  return new Map(
+    [...termMatches(db, terms)].map(([t, df]) => [t, Math.log(1 + (chunks - df + 0.5) / (df + 0.5))] as const),
+  );
 }

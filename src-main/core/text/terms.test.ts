@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { detectLanguage, normalizeForMatch } from './normalize';
-import { buildKeywordQuery, extractCodes, indexText, pruneCommonTerms } from './terms';
+import { buildKeywordQuery, DEFAULT_TERM_PRUNING, extractCodes, indexText, pruneCommonTerms } from './terms';
 
 describe('normalizeForMatch', () => {
   it('folds full-width to half-width, case, and Traditional to Simplified', () => {
@@ -75,14 +75,29 @@ describe('issue 17: pruneCommonTerms', () => {
 
   it('keeps the rarest two when every term is common, and unseen terms always', () => {
     expect(pruneCommonTerms(['的是', '可以', 'pump'], idf)).toEqual(['可以', 'pump']);
-    expect(pruneCommonTerms(['的是', 'zzz'], idf, { minIdf: 3, maxTerms: 12, minKeep: 0 })).toEqual(['zzz']);
+    expect(pruneCommonTerms(['的是', 'zzz'], idf, { ...DEFAULT_TERM_PRUNING, minIdf: 3, minKeep: 0 })).toEqual(['zzz']);
   });
 
   it('keeps at most maxTerms, the rarest', () => {
-    expect(pruneCommonTerms(['pump', '伺服', '复位'], idf, { minIdf: 0, maxTerms: 2, minKeep: 2 })).toEqual([
-      '伺服',
-      '复位',
+    expect(
+      pruneCommonTerms(['pump', '伺服', '复位'], idf, { ...DEFAULT_TERM_PRUNING, minIdf: 0, maxTerms: 2 }),
+    ).toEqual(['伺服', '复位']);
+  });
+
+  it('keeps the rarest terms within the budget of matching chunks, and at least minKeep', () => {
+    const matches = new Map([
+      ['复位', 900],
+      ['伺服', 3000],
+      ['pump', 30_000],
+      ['可以', 80_000],
     ]);
+    const limits = { ...DEFAULT_TERM_PRUNING, minIdf: 0, maxMatches: 10_000 };
+    expect(pruneCommonTerms(['pump', '伺服', '可以', '复位'], idf, limits, matches)).toEqual(['伺服', '复位']);
+    expect(pruneCommonTerms(['pump', '伺服', '可以', '复位'], idf, { ...limits, maxMatches: 40_000 }, matches)).toEqual(
+      ['pump', '伺服', '复位'],
+    );
+    // Both rarest terms are kept even when they alone are over the budget.
+    expect(pruneCommonTerms(['pump', '可以'], idf, limits, matches)).toEqual(['pump', '可以']);
   });
 
   it('narrows only the index query: highlight terms stay complete', () => {

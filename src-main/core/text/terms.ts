@@ -142,27 +142,46 @@ export interface TermPruning {
   maxTerms: number;
   /** Always keep this many of the rarest terms, however common (a question made only of common words). */
   minKeep: number;
+  /**
+   * Rarest first, terms are kept while the chunks they match add up to at most this many. BM25
+   * scores every chunk that matches any term (about 1 µs each), so this bounds the keyword
+   * search's time in a large library; a library under this many chunks per term never reaches it.
+   */
+  maxMatches: number;
 }
 
-export const DEFAULT_TERM_PRUNING: TermPruning = { minIdf: Math.log(1 / 0.08), maxTerms: 12, minKeep: 2 };
+export const DEFAULT_TERM_PRUNING: TermPruning = {
+  minIdf: Math.log(1 / 0.08),
+  maxTerms: 12,
+  minKeep: 2,
+  maxMatches: 100_000,
+};
 
 /**
  * The query terms worth sending to the keyword index: very common terms (such as the
  * frequent CJK bigrams 的是, 可以) match a large share of the chunks, cost the most to rank
  * and barely change the order, so they are dropped; the rarest `maxTerms` are kept, and at
- * least `minKeep`. Terms with no idf (not seen) are kept. Order of `terms` is preserved.
+ * least `minKeep`. With `matches` (chunks per term), the kept terms also stay within
+ * `maxMatches` chunks in all. Terms with no idf (not seen) are kept. Order of `terms` is preserved.
  */
 export function pruneCommonTerms(
   terms: string[],
   idf: ReadonlyMap<string, number>,
   limits: TermPruning = DEFAULT_TERM_PRUNING,
+  matches?: ReadonlyMap<string, number>,
 ): string[] {
   const byRarity = [...terms].sort((a, b) => (idf.get(b) ?? Infinity) - (idf.get(a) ?? Infinity));
-  const kept = new Set(
-    byRarity
-      .filter((t, i) => i < limits.minKeep || (idf.get(t) ?? Infinity) >= limits.minIdf)
-      .slice(0, limits.maxTerms),
-  );
+  const kept = new Set<string>();
+  let matched = 0;
+  for (const [i, t] of byRarity.entries()) {
+    if (kept.size === limits.maxTerms) break;
+    const n = matches?.get(t) ?? 0;
+    const informative = (idf.get(t) ?? Infinity) >= limits.minIdf && matched + n <= limits.maxMatches;
+    if (i < limits.minKeep || informative) {
+      kept.add(t);
+      matched += n;
+    }
+  }
   return terms.filter((t) => kept.has(t));
 }
 
