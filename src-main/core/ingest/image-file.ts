@@ -4,12 +4,22 @@
  * browser-friendly rendition for the citation viewer (browsers cannot show TIFF).
  * Decoding failures become specific errors (damaged, cut off, too large).
  */
-import sharp, { type Metadata, type Sharp } from 'sharp';
+import type { Metadata, Sharp } from 'sharp';
 import { FieldbookError } from '../errors';
 import { imageFormatOf, type ImageFormat } from './detect';
 
-// Files are read once each: keeping decoded images in libvips' cache only costs memory.
-sharp.cache(false);
+type SharpFactory = (typeof import('sharp'))['default'];
+let sharpLoaded: Promise<SharpFactory> | null = null;
+
+/** sharp (libvips), loaded on first use: a parser process that reads only text PDFs never loads it. */
+export function loadSharp(): Promise<SharpFactory> {
+  sharpLoaded ??= import('sharp').then(({ default: sharp }) => {
+    // Files are read once each: keeping decoded images in libvips' cache only costs memory.
+    sharp.cache(false);
+    return sharp;
+  });
+  return sharpLoaded;
+}
 
 /** Pages with more pixels are refused: decoding them would take gigabytes (e.g. 14 000 × 14 000). */
 export const MAX_IMAGE_PIXELS = 200_000_000;
@@ -81,7 +91,8 @@ export function tiffDirectories(data: Buffer): { pages: number; cutOff: boolean 
   return { pages, cutOff: false };
 }
 
-function open(data: Buffer, page: number): Sharp {
+async function open(data: Buffer, page: number): Promise<Sharp> {
+  const sharp = await loadSharp();
   return sharp(data, { page: page - 1, failOn: 'truncated', limitInputPixels: MAX_IMAGE_PIXELS });
 }
 
@@ -99,7 +110,7 @@ export async function probeImage(data: Buffer, file: string): Promise<{ format: 
     }
   }
   try {
-    const meta = await sharp(data, { limitInputPixels: false }).metadata();
+    const meta = await (await loadSharp())(data, { limitInputPixels: false }).metadata();
     return { format, pages: format === 'tiff' ? Math.max(1, meta.pages ?? 1) : 1 };
   } catch (err) {
     throw decodeError(err, file, data);
@@ -110,7 +121,7 @@ export async function probeImage(data: Buffer, file: string): Promise<{ format: 
 export async function imagePage(data: Buffer, file: string, page: number): Promise<ImagePage> {
   let meta: Metadata;
   try {
-    meta = await sharp(data, { page: page - 1, limitInputPixels: false }).metadata();
+    meta = await (await loadSharp())(data, { page: page - 1, limitInputPixels: false }).metadata();
   } catch (err) {
     throw decodeError(err, file, data);
   }
@@ -141,7 +152,7 @@ export async function decodeForOcr(
   dpi: number,
 ): Promise<{ png: Buffer; scale: number }> {
   const width = Math.max(1, Math.round(page.width * scale));
-  let img = open(data, page.page).autoOrient().flatten({ background: '#ffffff' }).toColourspace('b-w');
+  let img = (await open(data, page.page)).autoOrient().flatten({ background: '#ffffff' }).toColourspace('b-w');
   if (width !== page.width) img = img.resize({ width, kernel: scale < 1 ? 'lanczos3' : 'cubic' });
   try {
     const { data: png, info } = await img
@@ -173,7 +184,9 @@ export async function viewerImage(
     return { mime: format === 'png' ? 'image/png' : 'image/jpeg', data, ...size };
   }
   try {
-    const png = await open(data, pageNumber)
+    const png = await (
+      await open(data, pageNumber)
+    )
       .autoOrient()
       .resize({ width: MAX_VIEW_SIDE, height: MAX_VIEW_SIDE, fit: 'inside', withoutEnlargement: true })
       .png()

@@ -17,12 +17,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { PDFDocumentProxy } from 'pdfjs-dist/types/src/display/api';
-import sharp from 'sharp';
-import { createWorker, type Worker } from 'tesseract.js';
+import type { Worker } from 'tesseract.js';
 import type { OcrSettings } from '../config';
 import { FieldbookError } from '../errors';
 import { isCjkChar } from '../text/normalize';
-import { MAX_OCR_PIXELS } from './image-file';
+import { loadSharp, MAX_OCR_PIXELS } from './image-file';
 import type { Box } from './types';
 
 /** A recognised word with its box in points (top-left origin), like a PDF text-layer item. */
@@ -134,15 +133,18 @@ function getWorker(languages: string[]): Promise<Worker> {
   const key = languages.join('+');
   let w = workers.get(key);
   if (!w) {
-    w = createWorker(languages, 1, { langPath: languageFolder(languages), gzip: true, cacheMethod: 'none' }).then(
-      async (created) => {
+    // tesseract.js is loaded with the first OCR: a parser that reads only text pages never loads it.
+    w = import('tesseract.js')
+      .then(({ createWorker }) =>
+        createWorker(languages, 1, { langPath: languageFolder(languages), gzip: true, cacheMethod: 'none' }),
+      )
+      .then(async (created) => {
         // Leptonica's tiled (local) Otsu instead of one global threshold: JPEG ringing around table
         // rules and uneven light otherwise make tesseract skip whole rows (character error rate of
         // an A4 JPEG in `npm run bench` 12.8 → 3.8 %); clean scans read the same (Linn 38.4 → 38.3 %).
         await created.setParameters({ thresholding_method: '1' });
         return created;
-      },
-    );
+      });
     workers.set(key, w);
   }
   return w;
@@ -229,6 +231,7 @@ export async function recognizeImage(image: Buffer, languages: string[], pointsP
 
 /** Whether a page image holds no ink worth reading (a blank or nearly blank page). */
 async function isBlank(image: Buffer): Promise<boolean> {
+  const sharp = await loadSharp();
   const stats = await sharp(image).greyscale().stats();
   const grey = stats.channels[0];
   if (!grey) return true;
@@ -238,7 +241,9 @@ async function isBlank(image: Buffer): Promise<boolean> {
 }
 
 async function rotated(image: Buffer, rotation: Rotation): Promise<Buffer> {
-  return rotation === 0 ? image : sharp(image).rotate(rotation).png({ compressionLevel: 1 }).toBuffer();
+  if (rotation === 0) return image;
+  const sharp = await loadSharp();
+  return sharp(image).rotate(rotation).png({ compressionLevel: 1 }).toBuffer();
 }
 
 /**
@@ -247,6 +252,7 @@ async function rotated(image: Buffer, rotation: Rotation): Promise<Buffer> {
  * (a turn that reads clearly well ends it), and runs only for pages whose upright read is weak.
  */
 async function detectRotation(image: Buffer, languages: string[]): Promise<Rotation> {
+  const sharp = await loadSharp();
   const meta = await sharp(image).metadata();
   const pixels = (meta.width ?? 1) * (meta.height ?? 1);
   const scale = Math.min(1, Math.sqrt(PROBE_PIXELS / pixels));

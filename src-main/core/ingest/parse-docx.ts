@@ -4,7 +4,6 @@
  * The package is checked by the zip guard first; images and external files are refused.
  */
 import path from 'node:path';
-import mammoth from 'mammoth';
 import type { IngestLimits } from '../config';
 import { FieldbookError } from '../errors';
 import type { Block, ParsedDocument } from './types';
@@ -151,6 +150,8 @@ export async function parseDocx(data: Buffer, limits: IngestLimits, fileName: st
   }
   let html: string;
   const warnings: string[] = [];
+  // mammoth is loaded with the first Word file: a parser that reads only PDFs never loads it.
+  const { default: mammoth } = await import('mammoth');
   try {
     const result = await mammoth.convertToHtml({ buffer: data }, {
       // Images carry no searchable text; dropping them also refuses linked (external) images.
