@@ -18,7 +18,7 @@ import {
   type KeywordQuery,
   type TermPruning,
 } from '../text/terms';
-import { chunkCount, termIdf, termMatches } from './term-stats';
+import { chunkCount, idfOf, termMatches } from './term-stats';
 
 export type SearchMode = 'keyword' | 'vector' | 'hybrid';
 
@@ -128,11 +128,12 @@ const PRUNE_FROM_CHUNKS = 1000;
  * kept ones within a budget of matching chunks (see `pruneCommonTerms`).
  */
 export function indexKeywordQuery(db: Db, query: string, limits: TermPruning = DEFAULT_TERM_PRUNING): KeywordQuery {
-  return buildKeywordQuery(query, (terms) =>
-    chunkCount(db) >= PRUNE_FROM_CHUNKS
-      ? pruneCommonTerms(terms, termIdf(db, terms), limits, termMatches(db, terms))
-      : terms,
-  );
+  return buildKeywordQuery(query, (terms) => {
+    const chunks = chunkCount(db);
+    if (chunks < PRUNE_FROM_CHUNKS) return terms;
+    const matches = termMatches(db, terms);
+    return pruneCommonTerms(terms, idfOf(chunks, matches), limits, matches);
+  });
 }
 
 /** A keyword search as one read-only statement, or null when the query has no searchable term. */
@@ -165,9 +166,13 @@ type KeywordRow = { id: number; score: number };
 
 const keywordRanked = (rows: KeywordRow[]): Ranked[] => rows.map((r) => ({ chunkId: r.id, score: -r.score }));
 
+/** Run a keyword statement on this thread. */
+const keywordRankedHere = (db: Db, st: KeywordStatement): Ranked[] =>
+  keywordRanked(db.prepare(st.sql).all(...st.params) as KeywordRow[]);
+
 export function keywordRanking(db: Db, query: string, limit: number, filters?: SearchFilters): Ranked[] {
   const st = keywordStatement(db, query, limit, filters);
-  return st ? keywordRanked(db.prepare(st.sql).all(...st.params) as KeywordRow[]) : [];
+  return st ? keywordRankedHere(db, st) : [];
 }
 
 /** A filter that leaves at most this many chunks is searched exactly on their floats, without the index. */
@@ -292,10 +297,9 @@ export function createSearchService(deps: {
   function keywordRankingSoon(query: string, limit: number, filters?: SearchFilters): Promise<Ranked[]> {
     const st = keywordStatement(db, query, limit, filters);
     if (!st) return Promise.resolve([]);
-    const here = (): Ranked[] => keywordRanked(db.prepare(st.sql).all(...st.params) as KeywordRow[]);
-    if (db.memory || chunkCount(db) < workerFrom) return Promise.resolve(here());
+    if (db.memory || chunkCount(db) < workerFrom) return Promise.resolve(keywordRankedHere(db, st));
     reader ??= createReadWorker(db.name);
-    return reader.all<KeywordRow>(st.sql, st.params).then(keywordRanked, here);
+    return reader.all<KeywordRow>(st.sql, st.params).then(keywordRanked, () => keywordRankedHere(db, st));
   }
 
   async function rank(query: string, opts: SearchOptions = {}): Promise<Ranking> {

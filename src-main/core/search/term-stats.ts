@@ -36,10 +36,12 @@ export function termMatches(db: Db, terms: string[]): Map<string, number> {
   return out;
 }
 
+/** BM25-style idf of terms matching `matches` chunks each, in a library of `chunks`. */
+export function idfOf(chunks: number, matches: ReadonlyMap<string, number>): Map<string, number> {
+  return new Map([...matches].map(([t, df]) => [t, Math.log(1 + (chunks - df + 0.5) / (df + 0.5))] as const));
+}
+
 /** BM25-style idf per term: rare terms weigh more than common ones. */
 export function termIdf(db: Db, terms: string[]): Map<string, number> {
-  const chunks = chunkCount(db);
-  return new Map(
-    [...termMatches(db, terms)].map(([t, df]) => [t, Math.log(1 + (chunks - df + 0.5) / (df + 0.5))] as const),
-  );
+  return idfOf(chunkCount(db), termMatches(db, terms));
 }
