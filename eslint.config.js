@@ -89,4 +89,23 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // pdf.js is loaded in one place, which puts back the V8 built-ins its polyfills replace (ingest/pdfjs.ts).
+    files: ['src-main/**/*.ts', 'test/**/*.ts'],
+    ignores: ['src-main/core/ingest/pdfjs.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: ['pdfjs-dist', 'pdfjs-dist/legacy/build/pdf.mjs', 'pdfjs-dist/legacy/build/pdf.worker.mjs'].map(
+            (name) => ({
+              name,
+              allowTypeImports: true,
+              message: 'Load pdf.js with loadPdfjs() from core/ingest/pdfjs.ts.',
+            }),
+          ),
+        },
+      ],
+    },
+  },
 );

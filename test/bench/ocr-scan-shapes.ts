@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
+import { loadPdfjs } from '../../src-main/core/ingest/pdfjs';
 import sharp from 'sharp';
 import type { OcrSettings } from '../../src-main/core/config';
 import { closeOcr, readPage, recognizeImage, renderPdfPage, type OcrWord } from '../../src-main/core/ingest/ocr';
@@ -31,6 +31,7 @@ const squash = (t: string): string => t.normalize('NFKC').replace(/\s+/g, '');
 const cjk = (t: string): number => (t.match(/[\u3400-\u9fff\uf900-\ufaff]/g) ?? []).length;
 
 async function pdfPage(file: string, n: number, dpi: number): Promise<Buffer> {
+  const { getDocument } = await loadPdfjs();
   const pdf = await getDocument({ data: new Uint8Array(fs.readFileSync(file)), isEvalSupported: false }).promise;
   try {
     return await renderPdfPage(pdf, n, dpi);

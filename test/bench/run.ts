@@ -35,7 +35,7 @@ import { writeTinyEmbedder } from '../support/tiny-embedder';
 import { characterErrorRate } from '../support/cer';
 import { closeOcr, renderPdfPage } from '../../src-main/core/ingest/ocr';
 import { parseDocument } from '../../src-main/core/ingest/parse-file';
-import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
+import { loadPdfjs } from '../../src-main/core/ingest/pdfjs';
 import sharp from 'sharp';
 import { tiffPages } from '../support/images';
 import { benchOcrScanShapes } from './ocr-scan-shapes';
@@ -365,6 +365,7 @@ async function benchOcrImages(): Promise<void> {
       ['plc-fault-reset_zh-TW.pdf', 3, 'zh-TW'],
     ] as const) {
       const file = path.join(samplesDir, name);
+      const { getDocument } = await loadPdfjs();
       const pdf = await getDocument({ data: new Uint8Array(fs.readFileSync(file)), isEvalSupported: false }).promise;
       const png = await renderPdfPage(pdf, n, 300);
       await pdf.destroy();

@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
+import { loadPdfjs } from '../../src-main/core/ingest/pdfjs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi } from '../../src-main/api/handlers';
@@ -65,6 +65,7 @@ describe('images as documents (offline OCR)', () => {
     );
     // A zh-TW page: page 3 of the sample procedure rendered at 200 dpi; its text layer is the truth.
     const sample = path.join(samplesDir, 'plc-fault-reset_zh-TW.pdf');
+    const { getDocument } = await loadPdfjs();
     const pdf = await getDocument({ data: new Uint8Array(fs.readFileSync(sample)), isEvalSupported: false }).promise;
     fs.writeFileSync(file('press-reset-p3_zh-TW.png'), await renderPdfPage(pdf, 3, 200));
     await pdf.destroy();

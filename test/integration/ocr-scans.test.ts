@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { getDocument } from 'pdfjs-dist/legacy/build/pdf.mjs';
+import { loadPdfjs } from '../../src-main/core/ingest/pdfjs';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS, type OcrSettings } from '../../src-main/core/config';
@@ -94,6 +94,7 @@ describe('scanned pages as they come from real scanners (issue 16) and OCR limit
 
     // A zh-TW page (page 3 of the sample procedure, rendered as a 150-dpi scan) keeps both languages.
     const sample = path.join(samplesDir, 'plc-fault-reset_zh-TW.pdf');
+    const { getDocument } = await loadPdfjs();
     const pdf = await getDocument({ data: new Uint8Array(fs.readFileSync(sample)), isEvalSupported: false }).promise;
     const zh = await renderPdfPage(pdf, 3, 150);
     await pdf.destroy();
@@ -179,6 +180,7 @@ describe('scanned pages as they come from real scanners (issue 16) and OCR limit
       'Pump PM-3 service sheet: the pages after this one are very large.',
       true,
     );
+    const { getDocument } = await loadPdfjs();
     const pdf = await getDocument({ data: new Uint8Array(fs.readFileSync(file('huge.pdf'))), isEvalSupported: false })
       .promise;
     for (const n of [2, 3]) {

@@ -79,8 +79,9 @@ describe('parser process sandbox', () => {
 
   it('issue 16.7: a file the parser runs out of memory on fails with "needed more memory than allowed", not "parser exited with code null"', async () => {
     const pdf = path.join(tmp.dir, 'long.pdf');
+    // 24 MB holds the parser and a short file (one page reads fine); 600 pages of text do not fit.
     await writePdf(pdf, (d) => {
-      for (let i = 0; i < 40; i++)
+      for (let i = 0; i < 600; i++)
         d.text(`Section ${i}: ${'torque the flange bolts crosswise; '.repeat(60)}`).addPage();
     });
     const pool = createParserPool({ size: 1, memoryMb: 24 });

@@ -12,7 +12,9 @@ import { repoRoot, tempDir } from '../support/paths';
 
 const E5 = path.join(repoRoot, 'models', 'embedding', 'multilingual-e5-small-q4');
 const LLM_DIR = path.join(repoRoot, 'models', 'llm');
-const GGUF = 'Qwen2.5-Coder-0.5B-Instruct-AWQ.gguf';
+// The 1.5B model: the 0.5B one answers this question with the block's header line only, which the
+// product discards for an extractive answer (answer-service: isEchoedHeader).
+const GGUF = 'Qwen2.5-Coder-1.5B-Instruct-GGUF.gguf';
 const hasE5 = fs.existsSync(path.join(E5, 'onnx', 'model.onnx'));
 const hasLlm = fs.existsSync(path.join(LLM_DIR, GGUF));
 if (!hasE5 || !hasLlm)

@@ -5,10 +5,11 @@
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { getDocument, type PDFDocumentProxy, type PDFPageProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
+import type { PDFDocumentProxy, PDFPageProxy } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { IngestLimits, OcrSettings } from '../config';
 import { FieldbookError } from '../errors';
 import { OcrPages, pageList } from './ocr-pages';
+import { loadPdfjs } from './pdfjs';
 import { documentTitle, layoutBlocks, pageLinesFrom, type LayoutItem, type PageLines } from './page-layout';
 import type { ParsedDocument } from './types';
 
@@ -40,6 +41,7 @@ export function passwordForms(password: string): string[] {
 
 /** Open the document; a password-protected one with the given password (tried in each of its forms). */
 async function openPdf(data: Uint8Array, fileName: string, password: string | undefined): Promise<PDFDocumentProxy> {
+  const { getDocument } = await loadPdfjs();
   const task = getDocument({
     data,
     isEvalSupported: false,

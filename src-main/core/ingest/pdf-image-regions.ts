@@ -4,9 +4,9 @@
  * transform). Used to decide which part of a page needs OCR: a scanned body under a few
  * words of real text (a stamp, a header) is an image region holding no text-layer text.
  */
-import { OPS } from 'pdfjs-dist/legacy/build/pdf.mjs';
 import type { PDFPageProxy } from 'pdfjs-dist/types/src/display/api';
 import type { LayoutItem } from './page-layout';
+import { loadPdfjs } from './pdfjs';
 
 /** A rectangle in viewport points (top-left origin), like layout items. */
 export interface Region {
@@ -39,31 +39,37 @@ function asMatrix(value: unknown): Matrix | null {
   return arr.length === 6 && arr.every((v) => Number.isFinite(v)) ? (arr as Matrix) : null;
 }
 
-/** Operators that put marks on the page (a path painted, text shown, a shading); images are below. */
-const PAINT_OPS = new Set<number>([
-  OPS.stroke,
-  OPS.closeStroke,
-  OPS.fill,
-  OPS.eoFill,
-  OPS.fillStroke,
-  OPS.eoFillStroke,
-  OPS.closeFillStroke,
-  OPS.closeEOFillStroke,
-  OPS.shadingFill,
-  OPS.showText,
-  OPS.showSpacedText,
-  OPS.nextLineShowText,
-  OPS.nextLineSetSpacingShowText,
-]);
+type Ops = Awaited<ReturnType<typeof loadPdfjs>>['OPS'];
 
-const IMAGE_OPS = new Set<number>([
-  OPS.paintImageXObject,
-  OPS.paintInlineImageXObject,
-  OPS.paintImageMaskXObject,
-  OPS.paintImageXObjectRepeat,
-  OPS.paintImageMaskXObjectRepeat,
-  OPS.paintSolidColorImageMask,
-]);
+/** Operators that put marks on the page (a path painted, text shown, a shading); images are below. */
+function paintOps(OPS: Ops): Set<number> {
+  return new Set([
+    OPS.stroke,
+    OPS.closeStroke,
+    OPS.fill,
+    OPS.eoFill,
+    OPS.fillStroke,
+    OPS.eoFillStroke,
+    OPS.closeFillStroke,
+    OPS.closeEOFillStroke,
+    OPS.shadingFill,
+    OPS.showText,
+    OPS.showSpacedText,
+    OPS.nextLineShowText,
+    OPS.nextLineSetSpacingShowText,
+  ]);
+}
+
+function imageOps(OPS: Ops): Set<number> {
+  return new Set([
+    OPS.paintImageXObject,
+    OPS.paintInlineImageXObject,
+    OPS.paintImageMaskXObject,
+    OPS.paintImageXObjectRepeat,
+    OPS.paintImageMaskXObjectRepeat,
+    OPS.paintSolidColorImageMask,
+  ]);
+}
 
 /**
  * What the page draws: its images as rectangles clipped to the page (viewport points), and
@@ -73,6 +79,9 @@ export async function pageDrawing(
   page: PDFPageProxy,
   viewport: PageViewport,
 ): Promise<{ images: Region[]; paints: boolean }> {
+  const { OPS } = await loadPdfjs();
+  const PAINT_OPS = paintOps(OPS);
+  const IMAGE_OPS = imageOps(OPS);
   const list = await page.getOperatorList();
   const stack: Matrix[] = [];
   let ctm: Matrix = (asMatrix(viewport.transform) ?? IDENTITY) as Matrix;

@@ -5,8 +5,23 @@
  */
 import * as OpenCC from 'opencc-js';
 
-const toSimplified = OpenCC.Converter({ from: 'tw', to: 'cn' });
-const toTraditional = OpenCC.Converter({ from: 'cn', to: 'tw' });
+type Convert = (text: string) => string;
+
+/**
+ * The OpenCC converters, built on first use: building one loads its dictionaries (~120 ms and
+ * much garbage), which a process that never meets Chinese text (a parser reading an English
+ * manual) should not pay at start.
+ */
+let converters: { toSimplified: Convert; toTraditional: Convert } | null = null;
+function openCc(): { toSimplified: Convert; toTraditional: Convert } {
+  converters ??= {
+    toSimplified: OpenCC.Converter({ from: 'tw', to: 'cn' }),
+    toTraditional: OpenCC.Converter({ from: 'cn', to: 'tw' }),
+  };
+  return converters;
+}
+const toSimplified: Convert = (text) => openCc().toSimplified(text);
+const toTraditional: Convert = (text) => openCc().toTraditional(text);
 
 /** CJK ideographs (unified + extension A + compatibility) — the characters we bigram. */
 const CJK_RE = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]/u;
