@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { ParseRequest, ParseResponse } from '../core/ingest/parser-protocol';
 import type { LlmRequest, LlmResponse } from '../core/llm/llm-protocol';
 import type { WorkerProcess } from '../core/util/fork-worker';
+import { parserV8Args } from '../core/ingest/parser-pool';
 import { scrubbedEnv } from '../core/util/worker-sandbox';
 
 export interface UtilityProcessLike {
@@ -35,7 +36,7 @@ export function utilitySpawners(fork: UtilityFork, mainDir: string) {
       wrap(
         fork(path.join(mainDir, 'parser-process.js'), [], {
           serviceName: 'Fieldbook parser',
-          execArgv: [`--max-old-space-size=${memoryMb}`],
+          execArgv: parserV8Args(memoryMb),
           // No permission-model flags here (not verified with Electron); the parser gets bytes, not paths, and a scrubbed environment.
           env: scrubbedEnv(),
         }),
