@@ -41,34 +41,44 @@ function asMatrix(value: unknown): Matrix | null {
 
 type Ops = Awaited<ReturnType<typeof loadPdfjs>>['OPS'];
 
-/** Operators that put marks on the page (a path painted, text shown, a shading); images are below. */
-function paintOps(OPS: Ops): Set<number> {
-  return new Set([
-    OPS.stroke,
-    OPS.closeStroke,
-    OPS.fill,
-    OPS.eoFill,
-    OPS.fillStroke,
-    OPS.eoFillStroke,
-    OPS.closeFillStroke,
-    OPS.closeEOFillStroke,
-    OPS.shadingFill,
-    OPS.showText,
-    OPS.showSpacedText,
-    OPS.nextLineShowText,
-    OPS.nextLineSetSpacingShowText,
-  ]);
+interface Operators {
+  OPS: Ops;
+  /** Operators that put marks on the page (a path painted, text shown, a shading); images are below. */
+  paint: Set<number>;
+  image: Set<number>;
 }
 
-function imageOps(OPS: Ops): Set<number> {
-  return new Set([
-    OPS.paintImageXObject,
-    OPS.paintInlineImageXObject,
-    OPS.paintImageMaskXObject,
-    OPS.paintImageXObjectRepeat,
-    OPS.paintImageMaskXObjectRepeat,
-    OPS.paintSolidColorImageMask,
-  ]);
+let operators: Promise<Operators> | null = null;
+
+/** pdf.js's operator codes and the sets of them a page's drawing is read for, built once. */
+function pageOperators(): Promise<Operators> {
+  operators ??= loadPdfjs().then(({ OPS }) => ({
+    OPS,
+    paint: new Set([
+      OPS.stroke,
+      OPS.closeStroke,
+      OPS.fill,
+      OPS.eoFill,
+      OPS.fillStroke,
+      OPS.eoFillStroke,
+      OPS.closeFillStroke,
+      OPS.closeEOFillStroke,
+      OPS.shadingFill,
+      OPS.showText,
+      OPS.showSpacedText,
+      OPS.nextLineShowText,
+      OPS.nextLineSetSpacingShowText,
+    ]),
+    image: new Set([
+      OPS.paintImageXObject,
+      OPS.paintInlineImageXObject,
+      OPS.paintImageMaskXObject,
+      OPS.paintImageXObjectRepeat,
+      OPS.paintImageMaskXObjectRepeat,
+      OPS.paintSolidColorImageMask,
+    ]),
+  }));
+  return operators;
 }
 
 /**
@@ -79,9 +89,7 @@ export async function pageDrawing(
   page: PDFPageProxy,
   viewport: PageViewport,
 ): Promise<{ images: Region[]; paints: boolean }> {
-  const { OPS } = await loadPdfjs();
-  const PAINT_OPS = paintOps(OPS);
-  const IMAGE_OPS = imageOps(OPS);
+  const { OPS, paint: PAINT_OPS, image: IMAGE_OPS } = await pageOperators();
   const list = await page.getOperatorList();
   const stack: Matrix[] = [];
   let ctm: Matrix = (asMatrix(viewport.transform) ?? IDENTITY) as Matrix;
