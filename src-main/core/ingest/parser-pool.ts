@@ -39,13 +39,21 @@ export interface ParserLaunch {
 }
 
 /**
- * V8 options of a parser process, however it is started: its heap limit, and garbage collection on
- * its own thread. Two parsers and the main process share the PC's cores; V8's helper threads for
- * concurrent marking only compete with them. Measured on the 9 corpus PDFs with 2 parsers on 2 cores
- * (5 runs each, alternating): 3.50 s with helper threads, 3.23 s without (`npm run bench -- --only-ingest`).
+ * V8 options of a parser process, however it is started. Two parsers and the main process share the
+ * PC's cores, so each option trades V8's background work for less CPU in total:
+ * - its heap limit;
+ * - garbage collection on its own thread (no helper threads for concurrent marking): 3.50 → 3.23 s
+ *   for the 9 corpus PDFs with 2 parsers on 2 cores (5 alternating runs);
+ * - a function is optimised after ~1 MB of its bytecode has run instead of V8's 132 KB. pdf.js's text
+ *   extraction is a few very large functions that V8 otherwise optimises, deoptimises and optimises
+ *   again while a document's first pages are read: ~1.7 s of background compilation per parser for
+ *   the corpus, a third of its CPU. With the higher budget: parsers' CPU 6.0 → 4.8 s, the corpus
+ *   3.51 → 2.84 s (4 alternating runs; OCR on 8.3 → 7.1 s); a long run is as fast as before once
+ *   warm (the corpus read three times in one process: third pass 2.49 s either way).
+ * Measured with `npm run bench -- --only-ingest`.
  */
 export function parserV8Args(memoryMb: number): string[] {
-  return [`--max-old-space-size=${memoryMb}`, '--single-threaded-gc'];
+  return [`--max-old-space-size=${memoryMb}`, '--single-threaded-gc', '--interrupt-budget=1000000'];
 }
 
 /**
